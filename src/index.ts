@@ -1,0 +1,17 @@
+/**
+ * nabla: tensors, automatic differentiation and models, in TypeScript.
+ */
+import './tensorMethods.js';
+
+export { Tensor } from './core/tensor.js';
+export type { DType } from './core/dtype.js';
+export type { Shape } from './core/shape.js';
+export { tidy, scope, keep, memory, resetPeakMemory, Scope, type MemoryInfo } from './core/memory.js';
+export * from './ops/index.js';
+export { OPS, type OpName } from './ops/all.js';
+export { backward, grad, valueAndGrad, vjp, gradients, zeroGrad, type BackwardOptions } from './autodiff/backward.js';
+export { jvp, jvpOnly } from './autodiff/forward.js';
+export { customVjp, customJvp } from './autodiff/custom.js';
+export { noGrad, withGrad, isGradEnabled, setAnomalyMode, withAnomalyMode } from './autodiff/tape.js';
+export { cpu } from './backends/cpu/index.js';
+export { HEAP_LIMIT_BYTES } from './core/heap.js';

@@ -1,0 +1,6 @@
+/** Every op family. */
+export * from './creation.js';
+export * from './elementwise.js';
+export * from './views.js';
+export * from './reduce.js';
+export type { TensorLike } from './broadcast.js';

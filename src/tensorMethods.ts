@@ -1,0 +1,92 @@
+/**
+ * Method-style access to ops (x.add(y).exp()), attached to Tensor's prototype
+ * here so that core/ stays free of op imports.
+ */
+import { Tensor } from './core/tensor.js';
+import * as ops from './ops/index.js';
+import { backward, type BackwardOptions } from './autodiff/backward.js';
+import type { TensorLike } from './ops/broadcast.js';
+import type { DType } from './core/dtype.js';
+
+declare module './core/tensor.js' {
+  interface Tensor {
+    add(b: TensorLike): Tensor;
+    sub(b: TensorLike): Tensor;
+    mul(b: TensorLike): Tensor;
+    div(b: TensorLike): Tensor;
+    pow(b: TensorLike): Tensor;
+    neg(): Tensor;
+    abs(): Tensor;
+    exp(): Tensor;
+    log(): Tensor;
+    sqrt(): Tensor;
+    square(): Tensor;
+    tanh(): Tensor;
+    sigmoid(): Tensor;
+    relu(): Tensor;
+    sum(axes?: number | readonly number[], keepdim?: boolean): Tensor;
+    reshape(shape: readonly number[]): Tensor;
+    broadcastTo(shape: readonly number[]): Tensor;
+    astype(dtype: DType): Tensor;
+    backward(cotangent?: Tensor, opts?: BackwardOptions): void;
+  }
+}
+
+const P = Tensor.prototype;
+P.add = function (b) {
+  return ops.add(this, b);
+};
+P.sub = function (b) {
+  return ops.sub(this, b);
+};
+P.mul = function (b) {
+  return ops.mul(this, b);
+};
+P.div = function (b) {
+  return ops.div(this, b);
+};
+P.pow = function (b) {
+  return ops.pow(this, b);
+};
+P.neg = function () {
+  return ops.neg(this);
+};
+P.abs = function () {
+  return ops.abs(this);
+};
+P.exp = function () {
+  return ops.exp(this);
+};
+P.log = function () {
+  return ops.log(this);
+};
+P.sqrt = function () {
+  return ops.sqrt(this);
+};
+P.square = function () {
+  return ops.square(this);
+};
+P.tanh = function () {
+  return ops.tanh(this);
+};
+P.sigmoid = function () {
+  return ops.sigmoid(this);
+};
+P.relu = function () {
+  return ops.relu(this);
+};
+P.sum = function (axes, keepdim) {
+  return ops.sum(this, axes, keepdim);
+};
+P.reshape = function (shape) {
+  return ops.reshape(this, shape);
+};
+P.broadcastTo = function (shape) {
+  return ops.broadcastTo(this, shape);
+};
+P.astype = function (dtype) {
+  return ops.astype(this, dtype);
+};
+P.backward = function (cotangent, opts) {
+  backward(this, cotangent, opts);
+};

@@ -1,0 +1,9 @@
+/** All op cases, gathered for the suite and the coverage report. */
+import type { OpCase } from '../../helpers/check.js';
+import { elementwiseCases } from './elementwise.js';
+import { shapeCases } from './shape.js';
+
+export const allCases: OpCase[] = [...elementwiseCases, ...shapeCases];
+
+/** Ops whose checks live in a dedicated test file (with the reason), by op name → test file. */
+export const coveredElsewhere: Record<string, string> = {};

@@ -209,7 +209,7 @@ function checkDerivatives(c: OpCase, vals: number[][], rng: () => number): void 
   (tout as Tensor[]).forEach((t, k) => t.toF64().forEach((v, j) => (lhs += v * ctsF[k]![j]!)));
   let rhs = 0;
   argnums.forEach((i, k) => g[k]!.toF64().forEach((v, j) => (rhs += v * tangents[i]!.toF64()[j]!)));
-  expect(Math.abs(lhs - rhs), `${c.op}: ⟨c, Jv⟩ = ${lhs} but ⟨Jᵀc, v⟩ = ${rhs}`).toBeLessThanOrEqual(1e-9 * (1 + Math.abs(rhs)));
+  expect(Math.abs(lhs - rhs), `${c.op}: ⟨c, Jv⟩ = ${lhs} but ⟨Jᵀc, v⟩ = ${rhs}`).toBeLessThanOrEqual(Math.max(1e-9, (c.fdTol ?? 0) * 1e-3) * (1 + Math.abs(rhs)));
 
   // 6. second order: d/dx ⟨∇L(x), w⟩ vs finite differences of ∇L
   if (c.secondOrder) {

@@ -25,6 +25,7 @@ declare module './core/tensor.js' {
     sigmoid(): Tensor;
     relu(): Tensor;
     sum(axes?: number | readonly number[], keepdim?: boolean): Tensor;
+    matmul(b: Tensor): Tensor;
     reshape(shape: readonly number[]): Tensor;
     broadcastTo(shape: readonly number[]): Tensor;
     astype(dtype: DType): Tensor;
@@ -77,6 +78,9 @@ P.relu = function () {
 };
 P.sum = function (axes, keepdim) {
   return ops.sum(this, axes, keepdim);
+};
+P.matmul = function (b) {
+  return ops.matmul(this, b);
 };
 P.reshape = function (shape) {
   return ops.reshape(this, shape);

@@ -7,6 +7,7 @@ import type { OpDef } from './registry.js';
 import { unaryOps, binaryOps, whereOp, astypeOp } from './elementwise.js';
 import { identityOp, copyOp, reshapeOp, expandOp } from './views.js';
 import { sumOp } from './reduce.js';
+import { matmulOp } from './matmul.js';
 
 export const OPS = {
   ...unaryOps,
@@ -18,6 +19,7 @@ export const OPS = {
   reshape: reshapeOp,
   expand: expandOp,
   sum: sumOp,
+  matmul: matmulOp,
 } satisfies Record<string, OpDef<never>>;
 
 export type OpName = keyof typeof OPS;

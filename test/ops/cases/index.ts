@@ -2,8 +2,9 @@
 import type { OpCase } from '../../helpers/check.js';
 import { elementwiseCases } from './elementwise.js';
 import { shapeCases } from './shape.js';
+import { matmulCases } from './matmul.js';
 
-export const allCases: OpCase[] = [...elementwiseCases, ...shapeCases];
+export const allCases: OpCase[] = [...elementwiseCases, ...shapeCases, ...matmulCases];
 
 /** Ops whose checks live in a dedicated test file (with the reason), by op name → test file. */
 export const coveredElsewhere: Record<string, string> = {};

@@ -28,6 +28,15 @@ declare module './core/tensor.js' {
     matmul(b: Tensor): Tensor;
     reshape(shape: readonly number[]): Tensor;
     broadcastTo(shape: readonly number[]): Tensor;
+    permute(axes: readonly number[]): Tensor;
+    transpose(a?: number, b?: number): Tensor;
+    /** the matrix transpose of the last two axes */
+    t(): Tensor;
+    slice(specs: readonly ops.SliceSpec[]): Tensor;
+    squeeze(axes?: number | readonly number[]): Tensor;
+    unsqueeze(axis: number | readonly number[]): Tensor;
+    flip(axes?: number | readonly number[]): Tensor;
+    gather(axis: number, index: Tensor): Tensor;
     astype(dtype: DType): Tensor;
     backward(cotangent?: Tensor, opts?: BackwardOptions): void;
   }
@@ -87,6 +96,30 @@ P.reshape = function (shape) {
 };
 P.broadcastTo = function (shape) {
   return ops.broadcastTo(this, shape);
+};
+P.permute = function (axes) {
+  return ops.permute(this, axes);
+};
+P.transpose = function (a, b) {
+  return ops.transpose(this, a, b);
+};
+P.t = function () {
+  return ops.transpose(this);
+};
+P.slice = function (specs) {
+  return ops.slice(this, specs);
+};
+P.squeeze = function (axes) {
+  return ops.squeeze(this, axes);
+};
+P.unsqueeze = function (axis) {
+  return ops.unsqueeze(this, axis);
+};
+P.flip = function (axes) {
+  return ops.flip(this, axes);
+};
+P.gather = function (axis, index) {
+  return ops.gather(this, axis, index);
 };
 P.astype = function (dtype) {
   return ops.astype(this, dtype);

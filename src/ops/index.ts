@@ -2,7 +2,11 @@
 export * from './creation.js';
 export * from './elementwise.js';
 export * from './views.js';
+export * from './slice.js';
+export * from './join.js';
+export * from './indexing.js';
 export * from './reduce.js';
 export * from './matmul.js';
+export * from './einsum.js';
 export * from './random.js';
 export type { TensorLike } from './broadcast.js';

@@ -5,9 +5,9 @@
  * (concat, pad, gather, ...) are primitives with reference kernels.
  */
 import { Tensor } from '../core/tensor.js';
-import { defineOp } from './registry.js';
+import { defineOp, type OpDef } from './registry.js';
 import { apply } from './apply.js';
-import { assertShape, broadcastShapes, contiguousStrides, shapeStr, shapesEqual, sizeOf } from '../core/shape.js';
+import { assertShape, broadcastShapes, contiguousStrides, normAxes, normAxis, shapeStr, shapesEqual, sizeOf } from '../core/shape.js';
 import { sum } from './reduce.js';
 import { isContiguous } from '../backends/cpu/strided.js';
 
@@ -122,4 +122,155 @@ export function sumTo(g: Tensor, shape: readonly number[]): Tensor {
   }
   const s = sum(g, axes, true);
   return reshape(s, shape);
+}
+
+// ---- permute, transpose ----------------------------------------------------------
+
+/** The inverse permutation: inv[p[i]] = i. */
+export function inversePermutation(p: readonly number[]): number[] {
+  const inv = new Array<number>(p.length);
+  p.forEach((a, i) => (inv[a] = i));
+  return inv;
+}
+
+/** Reorder axes as a view: output axis i is input axis axes[i] (shape and strides move together). */
+export const permuteOp: OpDef<{ axes: number[] }> = defineOp<{ axes: number[] }>({
+  name: 'permute',
+  infer: ([x], a) => {
+    if (a.axes.length !== x!.shape.length) throw new Error(`permute: axes [${a.axes.join(',')}] do not match x ${shapeStr(x!.shape)}`);
+    return [{ shape: a.axes.map((p) => x!.shape[p]!), dtype: x!.dtype }];
+  },
+  view: (x, a) => ({ shape: a.axes.map((p) => x.shape[p]!), strides: a.axes.map((p) => x.strides[p]!), offset: x.offset }),
+  vjp: (ctx, [g]) => [permute(g!, inversePermutation(ctx.attrs.axes))],
+  jvp: (ctx, [t]) => [permute(t!, ctx.attrs.axes)],
+  saveInputs: false,
+});
+
+/** Permute the axes of x (a view); `axes` lists every axis once, negative axes count from the end. */
+export function permute(x: Tensor, axes: readonly number[]): Tensor {
+  assertTensor('permute', 'x', x);
+  if (!Array.isArray(axes)) throw new Error(`permute: axes must be an array of axes, got ${String(axes)}`);
+  if (axes.length !== x.ndim) throw new Error(`permute: axes [${axes.join(',')}] has ${axes.length} entries but x is ${shapeStr(x.shape)} (rank ${x.ndim})`);
+  const p = axes.map((a) => normAxis('permute', a, x.ndim, 'axes entry'));
+  if (new Set(p).size !== p.length) throw new Error(`permute: axes [${axes.join(',')}] repeat an axis (x is ${shapeStr(x.shape)})`);
+  if (p.every((a, i) => a === i)) return identity(x);
+  return apply(permuteOp, [x], { axes: p })[0]!;
+}
+
+/** Swap axes a and b (default: the last two, the matrix transpose of a batch). */
+export function transpose(x: Tensor, a = -2, b = -1): Tensor {
+  assertTensor('transpose', 'x', x);
+  const i = normAxis('transpose', a, x.ndim, 'a');
+  const j = normAxis('transpose', b, x.ndim, 'b');
+  const p = Array.from({ length: x.ndim }, (_, k) => k);
+  p[i] = j;
+  p[j] = i;
+  return permute(x, p);
+}
+
+// ---- squeeze, unsqueeze ------------------------------------------------------------
+
+/** Drop the listed size-1 axes (sorted, in input coordinates). */
+export const squeezeOp: OpDef<{ axes: number[] }> = defineOp<{ axes: number[] }>({
+  name: 'squeeze',
+  infer: ([x], a) => {
+    for (const ax of a.axes) if (x!.shape[ax] !== 1) throw new Error(`squeeze: axis ${ax} of x ${shapeStr(x!.shape)} has size ${x!.shape[ax]}, not 1`);
+    return [{ shape: x!.shape.filter((_, i) => !a.axes.includes(i)), dtype: x!.dtype }];
+  },
+  view: (x, a) => ({
+    shape: x.shape.filter((_, i) => !a.axes.includes(i)),
+    strides: x.strides.filter((_, i) => !a.axes.includes(i)),
+    offset: x.offset,
+  }),
+  vjp: (ctx, [g]) => [apply(unsqueezeOp, [g!], { axes: ctx.attrs.axes })[0]!],
+  jvp: (ctx, [t]) => [apply(squeezeOp, [t!], ctx.attrs)[0]!],
+  saveInputs: false,
+});
+
+/** Insert size-1 axes at the listed positions (sorted, in output coordinates). */
+export const unsqueezeOp: OpDef<{ axes: number[] }> = defineOp<{ axes: number[] }>({
+  name: 'unsqueeze',
+  infer: ([x], a) => [{ shape: insertOnes(x!.shape, a.axes), dtype: x!.dtype }],
+  view: (x, a) => {
+    const shape: number[] = [];
+    const strides: number[] = [];
+    let j = 0;
+    for (let i = 0; i < x.shape.length + a.axes.length; i++) {
+      if (a.axes.includes(i)) {
+        // any stride is valid on a size-1 axis; use the contiguous one so layouts stay recognisable
+        shape.push(1);
+        strides.push(j < x.shape.length ? x.strides[j]! * x.shape[j]! : 1);
+      } else {
+        shape.push(x.shape[j]!);
+        strides.push(x.strides[j++]!);
+      }
+    }
+    return { shape, strides, offset: x.offset };
+  },
+  vjp: (ctx, [g]) => [apply(squeezeOp, [g!], { axes: ctx.attrs.axes })[0]!],
+  jvp: (ctx, [t]) => [apply(unsqueezeOp, [t!], ctx.attrs)[0]!],
+  saveInputs: false,
+});
+
+function insertOnes(shape: readonly number[], axes: readonly number[]): number[] {
+  const out: number[] = [];
+  let j = 0;
+  for (let i = 0; i < shape.length + axes.length; i++) out.push(axes.includes(i) ? 1 : shape[j++]!);
+  return out;
+}
+
+/** Remove size-1 axes: the listed ones (each must have size 1), or all of them when `axes` is omitted. */
+export function squeeze(x: Tensor, axes?: number | readonly number[]): Tensor {
+  assertTensor('squeeze', 'x', x);
+  let ax: number[];
+  if (axes === undefined) ax = x.shape.flatMap((d, i) => (d === 1 ? [i] : []));
+  else {
+    ax = normAxes('squeeze', axes, x.ndim);
+    for (const a of ax) if (x.shape[a] !== 1) throw new Error(`squeeze: axis ${a} of x ${shapeStr(x.shape)} has size ${x.shape[a]}, not 1`);
+  }
+  if (ax.length === 0) return identity(x);
+  return apply(squeezeOp, [x], { axes: ax })[0]!;
+}
+
+/** Insert size-1 axes; `axis` (or each of several) is a position in the result, so -1 appends. */
+export function unsqueeze(x: Tensor, axis: number | readonly number[]): Tensor {
+  assertTensor('unsqueeze', 'x', x);
+  const list = typeof axis === 'number' ? [axis] : axis;
+  if (!Array.isArray(list) || list.length === 0) throw new Error(`unsqueeze: axis must be an integer or a non-empty array of integers, got ${String(axis)}`);
+  const ax = normAxes('unsqueeze', list, x.ndim + list.length);
+  return apply(unsqueezeOp, [x], { axes: ax })[0]!;
+}
+
+// ---- flip ---------------------------------------------------------------------------
+
+/** Reverse the listed axes as a view: negative strides, offset moved to the last element. */
+export const flipOp: OpDef<{ axes: number[] }> = defineOp<{ axes: number[] }>({
+  name: 'flip',
+  infer: ([x]) => [{ shape: x!.shape, dtype: x!.dtype }],
+  view: (x, a) => {
+    const strides = x.strides.slice();
+    let offset = x.offset;
+    for (const ax of a.axes) {
+      offset += Math.max(x.shape[ax]! - 1, 0) * strides[ax]!;
+      strides[ax] = -strides[ax]!;
+    }
+    return { shape: x.shape.slice(), strides, offset };
+  },
+  vjp: (ctx, [g]) => [apply(flipOp, [g!], ctx.attrs)[0]!],
+  jvp: (ctx, [t]) => [apply(flipOp, [t!], ctx.attrs)[0]!],
+  saveInputs: false,
+});
+
+/** Reverse the order of elements along `axes` (all axes when omitted). */
+export function flip(x: Tensor, axes?: number | readonly number[]): Tensor {
+  assertTensor('flip', 'x', x);
+  const ax = normAxes('flip', axes, x.ndim);
+  if (ax.length === 0) return identity(x);
+  return apply(flipOp, [x], { axes: ax })[0]!;
+}
+
+/** Check that an argument is a live Tensor; the error names the op and the argument. */
+export function assertTensor(op: string, arg: string, x: unknown): asserts x is Tensor {
+  if (!(x instanceof Tensor)) throw new Error(`${op}: ${arg} must be a Tensor, got ${x === null ? 'null' : Array.isArray(x) ? 'an array' : typeof x}`);
+  x.assertAlive(op, arg);
 }

@@ -2,9 +2,11 @@
 import type { OpCase } from '../../helpers/check.js';
 import { elementwiseCases } from './elementwise.js';
 import { shapeCases } from './shape.js';
-import { matmulCases } from './matmul.js';
+import { viewCases } from './views.js';
+import { indexingCases } from './indexing.js';
+import { einsumCases, matmulCases } from './matmul.js';
 
-export const allCases: OpCase[] = [...elementwiseCases, ...shapeCases, ...matmulCases];
+export const allCases: OpCase[] = [...elementwiseCases, ...shapeCases, ...viewCases, ...indexingCases, ...matmulCases, ...einsumCases];
 
 /** Ops whose checks live in a dedicated test file (with the reason), by op name → test file. */
 export const coveredElsewhere: Record<string, string> = {};

@@ -9,7 +9,7 @@ import { isFloat, toFloat, type DType } from '../core/dtype.js';
 import { defineOp, type OpDef, type RuleCtx } from './registry.js';
 import { apply } from './apply.js';
 import { arithmeticDType, binaryShape, lift, mapBroadcast, type TensorLike } from './broadcast.js';
-import { erf as erfF64, normalPdf, sigmoid as sigmoidF64, softplus as softplusF64 } from '../core/special.js';
+import { erf as erfF64, sigmoid as sigmoidF64, softplus as softplusF64 } from '../core/special.js';
 import { sumTo } from './views.js';
 import { defaultFloat, full, scalar, zerosLike } from './creation.js';
 
@@ -317,7 +317,18 @@ export const binaryOps = Object.fromEntries(Object.entries(B).map(([k, v]) => [k
 
 function binary(name: keyof typeof B, a: TensorLike, b: TensorLike): Tensor {
   const [x, y] = lift(name, a, b);
-  return apply(binaryOps[name], [x, y], undefined)[0]!;
+  try {
+    return apply(binaryOps[name], [x, y], undefined)[0]!;
+  } finally {
+    // a JS number was lifted to a 0-d tensor the caller cannot see: free its handle (the tape keeps its own alias)
+    disposeLifted([x, y], [a, b]);
+  }
+}
+
+function disposeLifted(lifted: readonly Tensor[], given: readonly unknown[]): void {
+  lifted.forEach((t) => {
+    if (!given.includes(t)) t.dispose();
+  });
 }
 
 export const add = (a: TensorLike, b: TensorLike): Tensor => binary('add', a, b);
@@ -366,7 +377,11 @@ export const whereOp = defineOp<undefined>({
 export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
   if (!(cond instanceof Tensor)) throw new Error('where: cond must be a bool Tensor');
   const [x, y] = a instanceof Tensor || b instanceof Tensor ? lift('where', a, b) : lift('where', floatScalarLike(a, cond), b);
-  return apply(whereOp, [cond, x, y], undefined)[0]!;
+  try {
+    return apply(whereOp, [cond, x, y], undefined)[0]!;
+  } finally {
+    disposeLifted([x, y], [a, b]);
+  }
 }
 
 function floatScalarLike(v: TensorLike, like: Tensor): Tensor {

@@ -5,7 +5,7 @@
  * itself differentiable, so gradients of gradients come for free.
  */
 import { Tensor } from '../core/tensor.js';
-import { isFloat, toFloat, type DType } from '../core/dtype.js';
+import { assertDType, isFloat, toFloat, type DType } from '../core/dtype.js';
 import { defineOp, type OpDef, type RuleCtx } from './registry.js';
 import { apply } from './apply.js';
 import { arithmeticDType, binaryShape, lift, mapBroadcast, type TensorLike } from './broadcast.js';
@@ -410,7 +410,7 @@ export const astypeOp = defineOp<{ dtype: DType }>({
 /** Convert to another dtype (a copy, or the same tensor when the dtype already matches). */
 export function astype(x: Tensor, dtype: DType): Tensor {
   if (!(x instanceof Tensor)) throw new Error('astype: x must be a Tensor');
-  return apply(astypeOp, [x], { dtype })[0]!;
+  return apply(astypeOp, [x], { dtype: assertDType('astype', 'dtype', dtype) })[0]!;
 }
 
 /** A tensor of x's shape (and dtype unless given) filled with v. */

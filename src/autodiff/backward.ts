@@ -109,7 +109,14 @@ function run(roots: Tensor[], cts: Tensor[], targets: Tensor[] | undefined, opts
         }
         const rule = node.op.vjp;
         if (rule === 'none') continue;
-        const gin = withGrad(createGraph, () => rule({ inputs: node.saved!.inputs as Tensor[], outputs: node.saved!.outputs as Tensor[], attrs: node.attrs }, arr));
+        const prevVjpOf = anomaly.vjpOf;
+        anomaly.vjpOf = node.op.name;
+        let gin: (Tensor | null)[];
+        try {
+          gin = withGrad(createGraph, () => rule({ inputs: node.saved!.inputs as Tensor[], outputs: node.saved!.outputs as Tensor[], attrs: node.attrs }, arr));
+        } finally {
+          anomaly.vjpOf = prevVjpOf;
+        }
         node.edges.forEach((e, i) => {
           let g = gin[i];
           if (!e || !g) return;

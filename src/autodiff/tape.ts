@@ -93,7 +93,12 @@ export const jvpState = { active: [] as number[], suspended: new Set<number>(), 
 
 // ---- anomaly mode ---------------------------------------------------------------
 
-export const anomaly = { enabled: false, phase: 'forward' as 'forward' | 'backward' };
+export const anomaly = {
+  enabled: false,
+  phase: 'forward' as 'forward' | 'backward',
+  /** during backward: the op whose VJP rule is running, so a report can name it */
+  vjpOf: null as string | null,
+};
 
 /** Report the first op whose output holds NaN or ±inf (forward or backward). Costs a scan per op; for debugging. */
 export function setAnomalyMode(on: boolean): void {

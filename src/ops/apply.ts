@@ -37,7 +37,8 @@ function checkFinite(op: OpDef<unknown>, inputs: readonly Tensor[], outs: readon
     const what = bad(o);
     if (what) {
       const ins = inputs.map((x) => x.describe()).join(', ');
-      throw new Error(`anomaly: '${op.name}' produced ${what} in output ${k} ${shapeStr(o.shape)} during the ${anomaly.phase} pass (inputs: ${ins})`);
+      const where = anomaly.phase === 'backward' && anomaly.vjpOf ? `, in the VJP of '${anomaly.vjpOf}'` : '';
+      throw new Error(`anomaly: '${op.name}' produced ${what} in output ${k} ${shapeStr(o.shape)} during the ${anomaly.phase} pass${where} (inputs: ${ins})`);
     }
   });
 }
@@ -68,7 +69,14 @@ export function apply<A>(op: OpDef<A>, inputs: readonly Tensor[], attrs: A): Ten
     outs = storages.map((s, k) => new Tensor({ storage: s, shape: metas[k]!.shape, dtype: metas[k]!.dtype }));
   }
 
-  if (anomaly.enabled) checkFinite(opU, inputs, outs);
+  if (anomaly.enabled) {
+    try {
+      checkFinite(opU, inputs, outs);
+    } catch (e) {
+      for (const o of outs) o.dispose(); // nothing refers to them yet
+      throw e;
+    }
+  }
 
   // reverse mode: record a node
   if (op.vjp !== 'none' && isGradEnabled() && inputs.some((x) => x.requiresGrad && isFloat(x.dtype))) {

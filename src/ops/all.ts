@@ -6,11 +6,16 @@
 import type { OpDef } from './registry.js';
 import { unaryOps, binaryOps, whereOp, astypeOp } from './elementwise.js';
 import { identityOp, copyOp, reshapeOp, expandOp, permuteOp, squeezeOp, unsqueezeOp, flipOp } from './views.js';
-import { sliceOp, sliceGradOp } from './slice.js';
+import { sliceOp, sliceGradOp, diagonalOp, diagonalGradOp } from './slice.js';
 import { concatOp, padOp, trilOp, triuOp } from './join.js';
 import { gatherOp, scatterOp, scatterAddOp, indexSelectOp, indexAddOp } from './indexing.js';
-import { sumOp } from './reduce.js';
+import { sumOp, maxOp, minOp, prodOp, argmaxOp, argminOp, allOp, anyOp } from './reduce.js';
+import { cumsumOp, cumprodOp, linearRecurrenceOp, shiftAxisOp } from './cumulative.js';
+import { maxPool1dOp } from './pool.js';
 import { matmulOp } from './matmul.js';
+import { solveOp, triangularSolveOp, slogdetOp } from './linalg.js';
+import { choleskyOp, qrOp, eighOp } from './decompositions.js';
+import { svdOp, randomizedSvdOp } from './svd.js';
 
 export const OPS = {
   ...unaryOps,
@@ -27,6 +32,8 @@ export const OPS = {
   flip: flipOp,
   slice: sliceOp,
   sliceGrad: sliceGradOp,
+  diagonal: diagonalOp,
+  diagonalGrad: diagonalGradOp,
   concat: concatOp,
   pad: padOp,
   tril: trilOp,
@@ -37,7 +44,27 @@ export const OPS = {
   indexSelect: indexSelectOp,
   indexAdd: indexAddOp,
   sum: sumOp,
+  max: maxOp,
+  min: minOp,
+  prod: prodOp,
+  argmax: argmaxOp,
+  argmin: argminOp,
+  all: allOp,
+  any: anyOp,
+  cumsum: cumsumOp,
+  cumprod: cumprodOp,
+  linearRecurrence: linearRecurrenceOp,
+  shiftAxis: shiftAxisOp,
+  maxPool1d: maxPool1dOp,
   matmul: matmulOp,
+  solve: solveOp,
+  triangularSolve: triangularSolveOp,
+  slogdet: slogdetOp,
+  cholesky: choleskyOp,
+  qr: qrOp,
+  eigh: eighOp,
+  svd: svdOp,
+  randomizedSvd: randomizedSvdOp,
 } satisfies Record<string, OpDef<never>>;
 
 export type OpName = keyof typeof OPS;

@@ -6,12 +6,13 @@
  *
  * Its adjoint, `sliceGrad`, writes a cotangent into zeros at the sliced
  * positions; slice and sliceGrad are each other's transposes, so gradients of
- * any order stay exact.
+ * any order stay exact. `diagonal` (a view whose new axis strides by the sum of
+ * two axes' strides) and its adjoint `diagonalGrad` follow the same pattern.
  */
 import type { Tensor } from '../core/tensor.js';
 import { defineOp, type OpDef } from './registry.js';
 import { apply } from './apply.js';
-import { contiguousStrides, shapeStr, shapesEqual, sizeOf } from '../core/shape.js';
+import { contiguousStrides, normAxis, shapeStr, shapesEqual, sizeOf } from '../core/shape.js';
 import { assertTensor, identity, squeeze } from './views.js';
 
 /** One axis of a slice: an index (drops the axis), null/undefined (the whole axis), or a range. */
@@ -191,4 +192,97 @@ export function split(x: Tensor, sizesOrSections: number | readonly number[], ax
 function normAxisOf(op: string, axis: number, x: Tensor): number {
   if (!Number.isInteger(axis) || axis < -x.ndim || axis >= x.ndim) throw new Error(`${op}: axis ${axis} is out of range for x ${shapeStr(x.shape)} of rank ${x.ndim}`);
   return axis < 0 ? axis + x.ndim : axis;
+}
+
+// ---- diagonal -----------------------------------------------------------------------
+
+/** Diagonal `offset` of the (axis1, axis2) planes: element i is x[…, i, …, i + offset, …] (offset < 0: below). */
+export interface DiagonalAttrs {
+  offset: number;
+  axis1: number;
+  axis2: number;
+}
+
+function diagonalLength(n1: number, n2: number, k: number): number {
+  return Math.max(0, k >= 0 ? Math.min(n1, n2 - k) : Math.min(n1 + k, n2));
+}
+
+function diagonalShape(shape: readonly number[], a: DiagonalAttrs): number[] {
+  const rest = shape.filter((_, d) => d !== a.axis1 && d !== a.axis2);
+  return [...rest, diagonalLength(shape[a.axis1]!, shape[a.axis2]!, a.offset)];
+}
+
+export const diagonalOp: OpDef<DiagonalAttrs> = defineOp<DiagonalAttrs>({
+  name: 'diagonal',
+  infer: ([x], a) => [{ shape: diagonalShape(x!.shape, a), dtype: x!.dtype }],
+  // the two axes collapse into one whose stride is the sum of theirs
+  view: (x, a) => {
+    const shape = diagonalShape(x.shape, a);
+    const s1 = x.strides[a.axis1]!;
+    const s2 = x.strides[a.axis2]!;
+    const strides = [...x.strides.filter((_, d) => d !== a.axis1 && d !== a.axis2), s1 + s2];
+    const start = a.offset >= 0 ? a.offset * s2 : -a.offset * s1;
+    return { shape, strides, offset: x.offset + (shape[shape.length - 1]! > 0 ? start : 0) };
+  },
+  vjp: (ctx, [g]) => [apply(diagonalGradOp, [g!], { ...ctx.attrs, shape: ctx.inputs[0]!.shape.slice() })[0]!],
+  jvp: (ctx, [t]) => [apply(diagonalOp, [t!], ctx.attrs)[0]!],
+  saveInputs: true,
+});
+
+/** The adjoint of diagonal: zeros of the input's shape with g written on the diagonal. */
+export const diagonalGradOp: OpDef<DiagonalAttrs & { shape: number[] }> = defineOp<DiagonalAttrs & { shape: number[] }>({
+  name: 'diagonalGrad',
+  infer: ([g], a) => {
+    const want = diagonalShape(a.shape, a);
+    if (!shapesEqual(g!.shape, want)) throw new Error(`diagonalGrad: g is ${shapeStr(g!.shape)} but the diagonal of ${shapeStr(a.shape)} is ${shapeStr(want)}`);
+    return [{ shape: a.shape.slice(), dtype: g!.dtype }];
+  },
+  ref: ([g], [gm], a) => {
+    const out = new Float64Array(sizeOf(a.shape));
+    const cs = contiguousStrides(a.shape);
+    const rest = cs.filter((_, d) => d !== a.axis1 && d !== a.axis2);
+    const gs = gm!.shape;
+    const L = gs[gs.length - 1]!;
+    const start = a.offset >= 0 ? a.offset * cs[a.axis2]! : -a.offset * cs[a.axis1]!;
+    const step = cs[a.axis1]! + cs[a.axis2]!;
+    for (let k = 0; k < g!.length; k++) {
+      // g's position k = (outer multi-index over the remaining axes, i along the diagonal)
+      let q = Math.floor(k / Math.max(L, 1));
+      let base = 0;
+      for (let d = rest.length - 1; d >= 0; d--) {
+        base += (q % gs[d]!) * rest[d]!;
+        q = Math.floor(q / gs[d]!);
+      }
+      out[base + start + (k % L) * step] = g![k]!;
+    }
+    return [out];
+  },
+  vjp: (ctx, [g]) => [apply(diagonalOp, [g!], { offset: ctx.attrs.offset, axis1: ctx.attrs.axis1, axis2: ctx.attrs.axis2 })[0]!],
+  jvp: (ctx, [t]) => [apply(diagonalGradOp, [t!], ctx.attrs)[0]!],
+  saveInputs: false,
+});
+
+function diagonalAttrs(op: string, rank: number, offset: number, axis1: number, axis2: number): DiagonalAttrs {
+  if (rank < 2) throw new Error(`${op}: needs at least 2 axes, got rank ${rank}`);
+  if (!Number.isInteger(offset)) throw new Error(`${op}: offset must be an integer, got ${offset}`);
+  const a1 = normAxis(op, axis1, rank, 'axis1');
+  const a2 = normAxis(op, axis2, rank, 'axis2');
+  if (a1 === a2) throw new Error(`${op}: axis1 and axis2 are both axis ${a1}; they must differ`);
+  return { offset, axis1: a1, axis2: a2 };
+}
+
+/**
+ * The diagonal of every (axis1, axis2) plane, as a view placed last (like NumPy and
+ * torch.diagonal): default the main diagonal of the last two axes; offset > 0 above it.
+ */
+export function diagonal(x: Tensor, offset = 0, axis1 = -2, axis2 = -1): Tensor {
+  assertTensor('diagonal', 'x', x);
+  return apply(diagonalOp, [x], diagonalAttrs('diagonal', x.ndim, offset, axis1, axis2))[0]!;
+}
+
+/** Zeros of `shape` with g on the diagonal that `diagonal(·, offset, axis1, axis2)` reads: the VJP of diagonal. */
+export function diagonalGrad(g: Tensor, shape: readonly number[], offset = 0, axis1 = -2, axis2 = -1): Tensor {
+  assertTensor('diagonalGrad', 'g', g);
+  const a = diagonalAttrs('diagonalGrad', shape.length, offset, axis1, axis2);
+  return apply(diagonalGradOp, [g], { ...a, shape: shape.slice() })[0]!;
 }

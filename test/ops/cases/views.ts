@@ -147,6 +147,37 @@ export const viewCases: OpCase[] = [
     secondOrder: true,
   },
   {
+    op: 'diagonal',
+    label: 'main diagonal of a wide matrix',
+    inputs: [{ shape: [3, 4] }],
+    fn: (x) => nb.diagonal(x!),
+    ref: (x) => [0, 1, 2].map((i) => x[i * 4 + i]!),
+    secondOrder: true,
+  },
+  {
+    op: 'diagonal',
+    label: 'offset 1 of a tall matrix',
+    inputs: [{ shape: [4, 3] }],
+    fn: (x) => nb.diagonal(x!, 1),
+    ref: (x) => [0, 1].map((i) => x[i * 3 + i + 1]!),
+  },
+  {
+    op: 'diagonal',
+    label: 'offset -1 over axes (2, 0) of a batch',
+    inputs: [{ shape: [3, 2, 4] }],
+    fn: (x) => nb.diagonal(x!, -1, 2, 0),
+    // below the diagonal: element i sits at (axis1, axis2) = (i + 1, i), i.e. x[i, j, i + 1]
+    ref: (x) => build([2, 3], ([j, i]) => x[flat([3, 2, 4], [i!, j!, i! + 1])]!),
+  },
+  {
+    op: 'diagonalGrad',
+    // the diagonal of the (0, 1) planes of [2,4,3] is [3,2]: the remaining axis, then the diagonal
+    inputs: [{ shape: [3, 2] }],
+    fn: (g) => nb.diagonalGrad(g!, [2, 4, 3], 0, 0, 1),
+    ref: (g) => build([2, 4, 3], ([i, j, k]) => (i === j ? g[k! * 2 + i!]! : 0)),
+    secondOrder: true,
+  },
+  {
     op: 'concat',
     label: 'three inputs of different sizes on axis 1',
     inputs: [{ shape: [2, 1, 3] }, { shape: [2, 4, 3] }, { shape: [2, 2, 3] }],

@@ -116,8 +116,11 @@ export function collectDisposables(v: unknown, out: Set<Disposable>, depth = 0):
 
 function finish<R>(s: Scope, parent: Scope | undefined, r: R): R {
   const keep = collectDisposables(r, new Set());
+  // only what this scope tracked moves up: a returned tensor it never owned (an input, a kept
+  // tensor, one of an outer scope) stays where it was, or the parent would dispose it
+  const owned = [...keep].filter((t) => s.items.has(t));
   s.close(keep);
-  if (parent) for (const t of keep) if (!t.disposed) parent.add(t);
+  if (parent) for (const t of owned) if (!t.disposed) parent.add(t);
   return r;
 }
 

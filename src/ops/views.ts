@@ -226,6 +226,7 @@ export function squeeze(x: Tensor, axes?: number | readonly number[]): Tensor {
   if (axes === undefined) ax = x.shape.flatMap((d, i) => (d === 1 ? [i] : []));
   else {
     ax = normAxes('squeeze', axes, x.ndim);
+    if (x.ndim === 0 && ax.length > 0) throw new Error(`squeeze: x is a scalar ([]); it has no axis ${String(axes)}`);
     for (const a of ax) if (x.shape[a] !== 1) throw new Error(`squeeze: axis ${a} of x ${shapeStr(x.shape)} has size ${x.shape[a]}, not 1`);
   }
   if (ax.length === 0) return identity(x);
@@ -264,7 +265,8 @@ export const flipOp: OpDef<{ axes: number[] }> = defineOp<{ axes: number[] }>({
 /** Reverse the order of elements along `axes` (all axes when omitted). */
 export function flip(x: Tensor, axes?: number | readonly number[]): Tensor {
   assertTensor('flip', 'x', x);
-  const ax = normAxes('flip', axes, x.ndim);
+  // a scalar has nothing to reverse (normAxes accepts axis 0 of a scalar, as reductions do)
+  const ax = normAxes('flip', axes, x.ndim).filter((a) => a < x.ndim);
   if (ax.length === 0) return identity(x);
   return apply(flipOp, [x], { axes: ax })[0]!;
 }

@@ -67,3 +67,31 @@ describe('bad input to views and indexing', () => {
     expect(() => nb.grad((t: nb.Tensor) => nb.sum(nb.gather(t, 0, idx([3]))))(x)).toThrow(/^gather: index holds 3/);
   });
 });
+
+describe('edge shapes', () => {
+  it('scalars and empty axes', () =>
+    nb.tidy(() => {
+      const s = nb.scalar(3, { dtype: 'f64' });
+      expect(nb.flip(s, 0).item()).toBe(3);
+      expect(() => nb.squeeze(s, 0)).toThrow(/^squeeze: x is a scalar/);
+      expect(nb.squeeze(s).item()).toBe(3);
+      expect(nb.unsqueeze(s, 0).shape).toEqual([1]);
+      expect(nb.permute(s, []).item()).toBe(3);
+      const z = nb.zeros([0, 3]);
+      expect(nb.concat([z, nb.ones([2, 3])]).toArray()).toEqual([[1, 1, 1], [1, 1, 1]]);
+      expect(nb.pad(z, [[1, 1]], 2).toArray()).toEqual([[2, 2, 2], [2, 2, 2]]);
+      expect(nb.flip(z).shape).toEqual([0, 3]);
+      expect(nb.slice(nb.ones([3, 3]), [{ start: 2, stop: 1 }]).shape).toEqual([0, 3]);
+      expect(nb.diagonal(nb.ones([2, 3]), 5).shape).toEqual([0]);
+    }));
+
+  it('a gradient through a flip of a slice of a transpose lands on the right entries', () => {
+    const x = nb.tensor([[1, 2, 3], [4, 5, 6]], { dtype: 'f64' }).requiresGrad_();
+    nb.tidy(() => {
+      const y = nb.flip(nb.slice(x.t(), [{ step: 2 }]), 0); // [[3, 6], [1, 4]]
+      expect(y.toArray()).toEqual([[3, 6], [1, 4]]);
+      nb.sum(nb.mul(y, nb.tensor([[1, 10], [100, 1000]], { dtype: 'f64' }))).backward();
+    });
+    expect(x.grad!.toArray()).toEqual([[100, 0, 1], [1000, 0, 10]]);
+  });
+});

@@ -30,7 +30,7 @@ declare module './core/tensor.js' {
     broadcastTo(shape: readonly number[]): Tensor;
     permute(axes: readonly number[]): Tensor;
     transpose(a?: number, b?: number): Tensor;
-    /** the matrix transpose of the last two axes */
+    /** the matrix transpose of the last two axes (a vector or scalar is returned as is, like torch's t()) */
     t(): Tensor;
     slice(specs: readonly ops.SliceSpec[]): Tensor;
     squeeze(axes?: number | readonly number[]): Tensor;
@@ -104,7 +104,7 @@ P.transpose = function (a, b) {
   return ops.transpose(this, a, b);
 };
 P.t = function () {
-  return ops.transpose(this);
+  return this.ndim < 2 ? ops.identity(this) : ops.transpose(this);
 };
 P.slice = function (specs) {
   return ops.slice(this, specs);

@@ -264,3 +264,26 @@ describe('gather against a naive loop', () => {
     );
   });
 });
+
+describe('composites leave nothing behind', () => {
+  it('roll, stack, split, transpose and an index slice return only their results', () => {
+    const x = iota([3, 4]);
+    const calls: [string, () => nb.Tensor | nb.Tensor[]][] = [
+      ['roll', () => nb.roll(x, [1, 2], [0, 1])],
+      ['roll flat', () => nb.roll(x, 5)],
+      ['stack', () => nb.stack([x, x, x], -1)],
+      ['split', () => nb.split(x, [1, 3], 1)],
+      ['transpose', () => nb.transpose(x)],
+      ['slice with an index', () => nb.slice(x, [1, { step: -1 }])],
+    ];
+    for (const [name, f] of calls) {
+      const before = nb.memory().liveTensors;
+      const r = f();
+      const outs = Array.isArray(r) ? r : [r];
+      expect(nb.memory().liveTensors - before, name).toBe(outs.length);
+      outs.forEach((o) => o.dispose());
+      expect(nb.memory().liveTensors, name).toBe(before);
+    }
+    x.dispose();
+  });
+});

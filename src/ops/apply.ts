@@ -16,7 +16,20 @@ export function aliasOf(x: Tensor, internal = true): Tensor {
   const a = new Tensor({ storage: x.storage, shape: x.shape, strides: x.strides, offset: x.offset, dtype: x.dtype, internal });
   if (x.node) a.setNode(x.node, x.outIndex, true);
   else if (x.requiresGrad) a.leaf = x.leaf ?? x;
+  copyTangents(x, a);
   return a;
+}
+
+/**
+ * Give `to` its own handles on `from`'s forward-mode tangents. An alias must
+ * carry them: VJP rules read saved aliases, and grad() starts from an alias of
+ * its argument, so without them jvp of a gradient (forward-over-reverse
+ * Hessian-vector products) would see zero tangents.
+ */
+function copyTangents(from: Tensor, to: Tensor): void {
+  if (!from.tangents || from.tangents.size === 0) return;
+  to.tangents ??= new Map();
+  for (const [level, t] of from.tangents) if (!to.tangents.has(level)) to.tangents.set(level, aliasOf(t, true));
 }
 
 export function edgeOf(x: Tensor): Edge {
@@ -79,22 +92,29 @@ export function apply<A>(op: OpDef<A>, inputs: readonly Tensor[], attrs: A): Ten
   }
 
   // reverse mode: record a node
+  let node: Node | null = null;
   if (op.vjp !== 'none' && isGradEnabled() && inputs.some((x) => x.requiresGrad && isFloat(x.dtype))) {
     const saveIn = op.saveInputs !== false;
     const savedInputs = saveIn ? inputs.map((x) => aliasOf(x)) : inputs.map(() => null);
-    const node = new Node(opU, attrs, inputs.map(edgeOf), inputs.map((x) => ({ shape: x.shape, dtype: x.dtype })), metas, { inputs: savedInputs, outputs: [] });
+    node = new Node(opU, attrs, inputs.map(edgeOf), inputs.map((x) => ({ shape: x.shape, dtype: x.dtype })), metas, { inputs: savedInputs, outputs: [] });
     if (op.saveOutputs) {
-      node.saved!.outputs = outs.map((o, k) => {
+      const n = node;
+      n.saved!.outputs = outs.map((o, k) => {
         const a = new Tensor({ storage: o.storage, shape: o.shape, strides: o.strides, offset: o.offset, dtype: o.dtype, internal: true });
-        a.setNode(node, k, false); // weak: a node must not keep itself alive
+        a.setNode(n, k, false); // weak: a node must not keep itself alive
         return a;
       });
     }
-    outs.forEach((o, k) => o.setNode(node, k));
+    const n = node;
+    outs.forEach((o, k) => o.setNode(n, k));
   }
 
   // forward mode: push tangents through the JVP rule, one level at a time
-  if (jvpState.active.length > 0 && op.jvp !== 'none') pushTangents(opU, inputs, outs, attrs);
+  if (jvpState.active.length > 0 && op.jvp !== 'none') {
+    pushTangents(opU, inputs, outs, attrs);
+    // saved outputs carry the tangents too, for VJP rules run inside jvp (forward-over-reverse)
+    node?.saved?.outputs.forEach((a, k) => a && copyTangents(outs[k]!, a));
+  }
   return outs;
 }
 

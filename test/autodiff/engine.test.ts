@@ -145,7 +145,9 @@ describe('higher order', () => {
       expectAll((nb.grad((t: Tensor) => nb.jvp(f, [t], [vt])[1]) as (t: Tensor) => Tensor)(x), Av);
       // tangents carried through the tape are freed with it
       const base = nb.memory();
-      nb.tidy(() => nb.jvp(g, [x], [vt]));
+      nb.tidy(() => {
+        nb.jvp(g, [x], [vt]);
+      });
       expect(nb.memory()).toMatchObject({ liveTensors: base.liveTensors, liveBytes: base.liveBytes });
     });
   });

@@ -38,12 +38,12 @@ function withoutTangents<R>(fn: () => R): R {
 }
 
 export function customVjp(name: string, forward: (...xs: Tensor[]) => CustomForward, backward: CustomBackward): (...xs: Tensor[]) => Tensor | Tensor[] {
-  const op = defineOp<{ saved: Tensor[] }>({
+  const op = defineOp<{ saved: Tensor[]; n: number }>({
     name,
     infer: () => {
       throw new Error(`${name}: custom ops are not dispatched`);
     },
-    vjp: (ctx, cts) => backward(ctx.attrs.saved, cts as (Tensor | null)[], ctx.inputs as Tensor[]),
+    vjp: (ctx, cts) => backward(ctx.attrs.saved, cts as (Tensor | null)[], ctx.inputs.slice(0, ctx.attrs.n) as Tensor[]),
     jvp: 'none',
   });
   return (...xs: Tensor[]) => {
@@ -65,7 +65,7 @@ export function customVjp(name: string, forward: (...xs: Tensor[]) => CustomForw
       const inputs = xs.map((x) => aliasOf(x));
       const node = new Node(
         op as never,
-        { saved },
+        { saved, n: xs.length },
         xs.map(edgeOf),
         xs.map((x) => ({ shape: x.shape, dtype: x.dtype })),
         outs.map((o) => ({ shape: o.shape, dtype: o.dtype })),

@@ -104,7 +104,8 @@ export function collectDisposables(v: unknown, out: Set<Disposable>, depth = 0):
   if (v === null || v === undefined || depth > 8) return out;
   if (typeof v !== 'object') return out;
   const o = v as Record<string, unknown>;
-  if (typeof o.dispose === 'function' && 'disposed' in o) {
+  // check `in` first: reading an unknown property can throw on proxies (e.g. assertion objects)
+  if ('disposed' in o && 'dispose' in o && typeof o.dispose === 'function') {
     out.add(o as unknown as Disposable);
     return out;
   }

@@ -12,5 +12,8 @@ export * from './nn.js';
 export * from './pool.js';
 export * from './matmul.js';
 export * from './einsum.js';
+export * from './linalg.js';
+export * from './decompositions.js';
+export * from './svd.js';
 export * from './random.js';
 export type { TensorLike } from './broadcast.js';

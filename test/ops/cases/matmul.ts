@@ -100,3 +100,67 @@ export const matmulCases: OpCase[] = [
     ref: (a, b) => Array.from(a!).flatMap((x) => Array.from(b!).map((y) => x * y)),
   },
 ];
+
+/**
+ * Brute-force einsum over every assignment of every index (letters only; a
+ * size-1 axis broadcasts): the independent reference for the einsum cases.
+ */
+export function naiveEinsum(spec: string, shapes: number[][], xs: Float64Array[]): number[] {
+  const [lhs, rhs] = spec.split('->') as [string, string];
+  const terms = lhs.split(',');
+  const size = new Map<string, number>();
+  terms.forEach((t, k) => [...t].forEach((l, ax) => size.set(l, Math.max(size.get(l) ?? 1, shapes[k]![ax]!))));
+  const labels = [...size.keys()];
+  const outLabels = [...rhs];
+  const outShape = outLabels.map((l) => size.get(l)!);
+  const out = new Array<number>(outShape.reduce((p, q) => p * q, 1)).fill(0);
+  const val = new Map<string, number>();
+  const visit = (d: number): void => {
+    if (d === labels.length) {
+      let p = 1;
+      terms.forEach((t, k) => {
+        let idx = 0;
+        [...t].forEach((l, ax) => (idx = idx * shapes[k]![ax]! + (shapes[k]![ax] === 1 ? 0 : val.get(l)!)));
+        p *= xs[k]![idx]!;
+      });
+      let o = 0;
+      outLabels.forEach((l, ax) => (o = o * outShape[ax]! + val.get(l)!));
+      out[o]! += p;
+      return;
+    }
+    for (let i = 0; i < size.get(labels[d]!)!; i++) {
+      val.set(labels[d]!, i);
+      visit(d + 1);
+    }
+  };
+  visit(0);
+  return out;
+}
+
+/** An einsum case: `spec` as given to nabla, `refSpec` the same contraction with letters only for the naive loop. */
+const es = (spec: string, shapes: number[][], refSpec = spec, extra: Partial<OpCase> = {}): OpCase => ({
+  op: 'matmul',
+  label: `einsum '${spec}'`,
+  inputs: shapes.map((shape) => ({ shape })),
+  fn: (...xs) => nb.einsum(spec, ...xs),
+  ref: (...xs) => naiveEinsum(refSpec, shapes, xs),
+  ...extra,
+});
+
+export const einsumCases: OpCase[] = [
+  es('ij,jk->ik', [[3, 4], [4, 2]], undefined, { secondOrder: true }),
+  es('ij,jk', [[3, 4], [4, 2]], 'ij,jk->ik'),
+  es('bhqd,bhkd->bhqk', [[2, 2, 3, 4], [2, 2, 5, 4]]),
+  es('i,i->', [[5], [5]]),
+  es('i,j->ij', [[3], [4]]),
+  es('ij->ji', [[3, 4]]),
+  es('ijk->j', [[2, 3, 4]]),
+  es('ij,ij->ij', [[3, 4], [3, 4]]),
+  es('Ab,bc', [[2, 3], [3, 4]], 'Ab,bc->Ac'),
+  es('ba,cb', [[3, 2], [4, 3]], 'ba,cb->ac'),
+  es('...ij,...jk->...ik', [[2, 1, 3, 4], [5, 4, 2]], 'xyij,yjk->xyik'),
+  es('...ij,j->...i', [[2, 3, 4], [4]], 'bij,j->bi'),
+  es('ij,jk,kl->il', [[2, 3], [3, 4], [4, 2]], undefined, { secondOrder: true }),
+  es('abc,cd,be->ead', [[2, 3, 4], [4, 2], [3, 2]]),
+  es(' i j , j -> i ', [[3, 4], [4]], 'ij,j->i'),
+];

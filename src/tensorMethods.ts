@@ -25,6 +25,23 @@ declare module './core/tensor.js' {
     sigmoid(): Tensor;
     relu(): Tensor;
     sum(axes?: number | readonly number[], keepdim?: boolean): Tensor;
+    max(axes?: number | readonly number[], keepdim?: boolean): Tensor;
+    min(axes?: number | readonly number[], keepdim?: boolean): Tensor;
+    prod(axes?: number | readonly number[], keepdim?: boolean): Tensor;
+    mean(axes?: number | readonly number[], keepdim?: boolean): Tensor;
+    /** variance (unbiased by default: correction 1) */
+    var(axes?: number | readonly number[], opts?: ops.VarianceOptions): Tensor;
+    std(axes?: number | readonly number[], opts?: ops.VarianceOptions): Tensor;
+    logsumexp(axes?: number | readonly number[], keepdim?: boolean): Tensor;
+    norm(p?: number, axes?: number | readonly number[], keepdim?: boolean): Tensor;
+    argmax(axis?: number | null, keepdim?: boolean): Tensor;
+    argmin(axis?: number | null, keepdim?: boolean): Tensor;
+    all(axes?: number | readonly number[], keepdim?: boolean): Tensor;
+    any(axes?: number | readonly number[], keepdim?: boolean): Tensor;
+    cumsum(axis: number, opts?: ops.ScanOptions): Tensor;
+    cumprod(axis: number, opts?: ops.ScanOptions): Tensor;
+    softmax(axis?: number): Tensor;
+    logSoftmax(axis?: number): Tensor;
     matmul(b: Tensor): Tensor;
     reshape(shape: readonly number[]): Tensor;
     broadcastTo(shape: readonly number[]): Tensor;
@@ -87,6 +104,54 @@ P.relu = function () {
 };
 P.sum = function (axes, keepdim) {
   return ops.sum(this, axes, keepdim);
+};
+P.max = function (axes, keepdim) {
+  return ops.max(this, axes, keepdim);
+};
+P.min = function (axes, keepdim) {
+  return ops.min(this, axes, keepdim);
+};
+P.prod = function (axes, keepdim) {
+  return ops.prod(this, axes, keepdim);
+};
+P.mean = function (axes, keepdim) {
+  return ops.mean(this, axes, keepdim);
+};
+P.var = function (axes, opts) {
+  return ops.variance(this, axes, opts);
+};
+P.std = function (axes, opts) {
+  return ops.std(this, axes, opts);
+};
+P.logsumexp = function (axes, keepdim) {
+  return ops.logsumexp(this, axes, keepdim);
+};
+P.norm = function (p, axes, keepdim) {
+  return ops.norm(this, p, axes, keepdim);
+};
+P.argmax = function (axis, keepdim) {
+  return ops.argmax(this, axis, keepdim);
+};
+P.argmin = function (axis, keepdim) {
+  return ops.argmin(this, axis, keepdim);
+};
+P.all = function (axes, keepdim) {
+  return ops.all(this, axes, keepdim);
+};
+P.any = function (axes, keepdim) {
+  return ops.any(this, axes, keepdim);
+};
+P.cumsum = function (axis, opts) {
+  return ops.cumsum(this, axis, opts);
+};
+P.cumprod = function (axis, opts) {
+  return ops.cumprod(this, axis, opts);
+};
+P.softmax = function (axis) {
+  return ops.softmax(this, axis);
+};
+P.logSoftmax = function (axis) {
+  return ops.logSoftmax(this, axis);
 };
 P.matmul = function (b) {
   return ops.matmul(this, b);

@@ -10,7 +10,7 @@ import { sliceOp, sliceGradOp, diagonalOp, diagonalGradOp } from './slice.js';
 import { concatOp, padOp, trilOp, triuOp } from './join.js';
 import { gatherOp, scatterOp, scatterAddOp, indexSelectOp, indexAddOp } from './indexing.js';
 import { sumOp, maxOp, minOp, prodOp, argmaxOp, argminOp, allOp, anyOp } from './reduce.js';
-import { cumsumOp, cumprodOp, linearRecurrenceOp, shiftAxisOp } from './cumulative.js';
+import { cumsumOp, cumprodOp, cummaxOp, cumminOp, linearRecurrenceOp, shiftAxisOp } from './cumulative.js';
 import { maxPool1dOp } from './pool.js';
 import { matmulOp } from './matmul.js';
 import { solveOp, triangularSolveOp, slogdetOp } from './linalg.js';
@@ -53,6 +53,8 @@ export const OPS = {
   any: anyOp,
   cumsum: cumsumOp,
   cumprod: cumprodOp,
+  cummax: cummaxOp,
+  cummin: cumminOp,
   linearRecurrence: linearRecurrenceOp,
   shiftAxis: shiftAxisOp,
   maxPool1d: maxPool1dOp,

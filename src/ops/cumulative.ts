@@ -1,6 +1,7 @@
 /**
- * Cumulative ops along one axis: cumsum, cumprod, a first-order linear
- * recurrence h_t = a_t·h_{t−1} + b_t, and a shift by whole positions.
+ * Cumulative ops along one axis: cumsum, cumprod, cummax/cummin, a
+ * first-order linear recurrence h_t = a_t·h_{t−1} + b_t, and a shift by
+ * whole positions.
  *
  * Why the recurrence is a primitive: the exact gradient of a cumulative
  * product is a linear recurrence. For y_t = ∏_{j≤t} x_j,
@@ -27,7 +28,8 @@ import { arithmeticDType } from './broadcast.js';
 import { add, mul } from './elementwise.js';
 import { broadcastTo } from './views.js';
 import { prod } from './reduce.js';
-import { onesLike } from './creation.js';
+import { onesLike, zerosLike } from './creation.js';
+import { gather, scatterAdd } from './indexing.js';
 import { tidy } from '../core/memory.js';
 
 /** (outer, n, inner) such that element (o, t, i) of a contiguous array sits at (o·n + t)·inner + i. */
@@ -155,6 +157,53 @@ export const shiftAxisOp = defineOp<ShiftAttrs>({
   saveInputs: false,
 });
 
+/**
+ * Running maximum (minimum) along an axis with the index where it was attained, after
+ * PyTorch's cummax/cummin: on ties the LATER index wins (x ≥ running max replaces it), a
+ * NaN propagates and keeps the index of the first NaN. The VJP sends each output's
+ * cotangent to that index (scatterAdd), the JVP reads the tangent there (gather).
+ */
+function makeCumExtremum(name: 'cummax' | 'cummin', sign: 1 | -1) {
+  return defineOp<{ axis: number }>({
+    name,
+    infer: ([x]) => [
+      { shape: x!.shape, dtype: x!.dtype },
+      { shape: x!.shape, dtype: 'i32' },
+    ],
+    ref: ([x], [m], a) => {
+      const { outer, n, inner } = split(m!.shape, a.axis);
+      const y = new Float64Array(x!.length);
+      const at = new Float64Array(x!.length);
+      for (let o = 0; o < outer; o++) {
+        for (let i = 0; i < inner; i++) {
+          let best = NaN;
+          let bi = 0;
+          for (let t = 0; t < n; t++) {
+            const pos = (o * n + t) * inner + i;
+            const v = x![pos]!;
+            if (t === 0 || (best === best && (v !== v || sign * v >= sign * best))) {
+              best = v;
+              bi = t;
+            }
+            y[pos] = best;
+            at[pos] = bi;
+          }
+        }
+      }
+      return [y, at];
+    },
+    vjp: (ctx, [g]) => {
+      const x = ctx.inputs[0]!;
+      return [g ? scatterAdd(zerosLike(x, { dtype: g.dtype }), ctx.attrs.axis, ctx.outputs[1]!, g) : null];
+    },
+    jvp: (ctx, [t]) => [gather(t!, ctx.attrs.axis, ctx.outputs[1]!), null],
+    saveOutputs: true,
+  });
+}
+
+export const cummaxOp = makeCumExtremum('cummax', 1);
+export const cumminOp = makeCumExtremum('cummin', -1);
+
 function checkTensor(op: string, name: string, x: unknown): asserts x is Tensor {
   if (!(x instanceof Tensor)) throw new Error(`${op}: ${name} must be a Tensor, got ${x === null ? 'null' : typeof x}`);
   x.assertAlive(op, name);
@@ -175,6 +224,20 @@ export function cumsum(x: Tensor, axis: number, opts: ScanOptions = {}): Tensor 
 export function cumprod(x: Tensor, axis: number, opts: ScanOptions = {}): Tensor {
   checkTensor('cumprod', 'x', x);
   return apply(cumprodOp, [x], { axis: normAxis('cumprod', axis, x.ndim), reverse: opts.reverse ?? false })[0]!;
+}
+
+/** Running maximum along `axis` and the (i32) index attaining it: [values, indices] (PyTorch's cummax: later index on ties). */
+export function cummax(x: Tensor, axis: number): [Tensor, Tensor] {
+  checkTensor('cummax', 'x', x);
+  const [v, i] = apply(cummaxOp, [x], { axis: normAxis('cummax', axis, x.ndim) });
+  return [v!, i!];
+}
+
+/** Running minimum along `axis` and the (i32) index attaining it: [values, indices] (later index on ties). */
+export function cummin(x: Tensor, axis: number): [Tensor, Tensor] {
+  checkTensor('cummin', 'x', x);
+  const [v, i] = apply(cumminOp, [x], { axis: normAxis('cummin', axis, x.ndim) });
+  return [v!, i!];
 }
 
 /**

@@ -138,6 +138,18 @@ export const reduceCases: OpCase[] = [
   { op: 'cumprod', label: 'axis 1', inputs: [{ shape: S, range: [-1.5, 1.5] }], fn: (x) => nb.cumprod(x!, 1), ref: naiveScan(S, 1, false, (a, v) => (a ?? 1) * v), secondOrder: true },
   { op: 'cumprod', label: 'axis -1 with zeros', inputs: [{ shape: [3, 6], gen: withZeros }], fn: (x) => nb.cumprod(x!, -1), ref: naiveScan([3, 6], 1, false, (a, v) => (a ?? 1) * v), secondOrder: true },
   { op: 'cumprod', label: 'axis 2 reverse with zeros', inputs: [{ shape: S, gen: withZeros }], fn: (x) => nb.cumprod(x!, 2, { reverse: true }), ref: naiveScan(S, 2, true, (a, v) => (a ?? 1) * v), secondOrder: true },
+  // cummax/cummin: later index on ties (PyTorch); the gradient goes to the running extremum's position
+  { op: 'cummax', label: 'axis 1', inputs: [{ shape: S }], fn: (x) => nb.cummax(x!, 1)[0], ref: naiveScan(S, 1, false, (a, v) => Math.max(a ?? -Infinity, v)), secondOrder: true },
+  {
+    op: 'cummax',
+    label: 'indices with ties, axis -1',
+    inputs: [{ shape: [3, 6], gen: ties(0, 2) }],
+    fn: (x) => nb.cummax(x!, -1),
+    ref: (x) => [naiveScan([3, 6], 1, false, (a, v) => Math.max(a ?? -Infinity, v))(x), runIndex(x, 3, 6, (v, best) => v >= best)],
+    noGrad: true,
+  },
+  { op: 'cummin', label: 'axis 0', inputs: [{ shape: S }], fn: (x) => nb.cummin(x!, 0)[0], ref: naiveScan(S, 0, false, (a, v) => Math.min(a ?? Infinity, v)) },
+  { op: 'cummin', label: 'indices with ties', inputs: [{ shape: [2, 7], gen: ties(0, 2) }], fn: (x) => nb.cummin(x!, 1)[1], ref: (x) => runIndex(x, 2, 7, (v, best) => v <= best), noGrad: true },
   {
     op: 'linearRecurrence',
     label: 'axis 1',
@@ -170,4 +182,17 @@ function recur(a: Float64Array, b: Float64Array, rows: number, n: number, revers
     }
   }
   return h;
+}
+
+/** Index of the running extremum along the last axis of (rows × n): `takes(v, best)` says when v replaces it. */
+function runIndex(x: Float64Array, rows: number, n: number, takes: (v: number, best: number) => boolean): number[] {
+  const out: number[] = [];
+  for (let r = 0; r < rows; r++) {
+    let at = 0;
+    for (let t = 0; t < n; t++) {
+      if (takes(x[r * n + t]!, x[r * n + at]!)) at = t;
+      out.push(at);
+    }
+  }
+  return out;
 }

@@ -16,6 +16,7 @@ import { matmulOp } from './matmul.js';
 import { solveOp, triangularSolveOp, slogdetOp } from './linalg.js';
 import { choleskyOp, qrOp, eighOp } from './decompositions.js';
 import { svdOp, randomizedSvdOp } from './svd.js';
+import { fftOp, rfftOp, irfftOp } from './fft.js';
 
 export const OPS = {
   ...unaryOps,
@@ -67,6 +68,9 @@ export const OPS = {
   eigh: eighOp,
   svd: svdOp,
   randomizedSvd: randomizedSvdOp,
+  fft: fftOp,
+  rfft: rfftOp,
+  irfft: irfftOp,
 } satisfies Record<string, OpDef<never>>;
 
 export type OpName = keyof typeof OPS;

@@ -15,5 +15,6 @@ export * from './einsum.js';
 export * from './linalg.js';
 export * from './decompositions.js';
 export * from './svd.js';
+export * from './fft.js';
 export * from './random.js';
 export type { TensorLike } from './broadcast.js';

@@ -6,10 +6,11 @@ import { viewCases } from './views.js';
 import { indexingCases } from './indexing.js';
 import { einsumCases, matmulCases } from './matmul.js';
 import { linalgCases } from './linalg.js';
+import { fftCases } from './fft.js';
 import { reduceCases } from './reduce.js';
 import { nnCases } from './nn.js';
 
-export const allCases: OpCase[] = [...elementwiseCases, ...shapeCases, ...viewCases, ...indexingCases, ...matmulCases, ...einsumCases, ...linalgCases, ...reduceCases, ...nnCases];
+export const allCases: OpCase[] = [...elementwiseCases, ...shapeCases, ...viewCases, ...indexingCases, ...matmulCases, ...einsumCases, ...linalgCases, ...fftCases, ...reduceCases, ...nnCases];
 
 /** Ops whose checks live in a dedicated test file (with the reason), by op name → test file. */
 export const coveredElsewhere: Record<string, string> = {};

@@ -65,7 +65,7 @@ export interface ScanAttrs {
 
 export const cumsumOp = defineOp<ScanAttrs>({
   name: 'cumsum',
-  infer: ([x], a) => [{ shape: x!.shape, dtype: arithmeticDType(x!.dtype, x!.dtype) }],
+  infer: ([x]) => [{ shape: x!.shape, dtype: arithmeticDType(x!.dtype, x!.dtype) }],
   ref: ([x], [m], a) => {
     const y = new Float64Array(x!.length);
     scanLines(m!.shape, a.axis, a.reverse, (p, q) => (y[p] = (q < 0 ? 0 : y[q]!) + x![p]!));
@@ -78,7 +78,7 @@ export const cumsumOp = defineOp<ScanAttrs>({
 
 export const cumprodOp = defineOp<ScanAttrs>({
   name: 'cumprod',
-  infer: ([x], a) => [{ shape: x!.shape, dtype: arithmeticDType(x!.dtype, x!.dtype) }],
+  infer: ([x]) => [{ shape: x!.shape, dtype: arithmeticDType(x!.dtype, x!.dtype) }],
   ref: ([x], [m], a) => {
     const y = new Float64Array(x!.length);
     scanLines(m!.shape, a.axis, a.reverse, (p, q) => (y[p] = (q < 0 ? 1 : y[q]!) * x![p]!));

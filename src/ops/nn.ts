@@ -139,7 +139,9 @@ export function crossEntropy(logits: Tensor, target: Tensor, opts: CrossEntropyO
     checkIndexTarget('crossEntropy', logits, target, axis, ignoreIndex);
     return tidy(() => {
       const logp = logSoftmax(logits, axis);
-      let { nll, valid } = pickNll(logp, target, axis, ignoreIndex);
+      const picked = pickNll(logp, target, axis, ignoreIndex);
+      const valid = picked.valid;
+      let nll = picked.nll;
       if (eps > 0) {
         const smooth = div(neg(sum(logp, axis)), C);
         nll = add(mul(nll, 1 - eps), where(valid, mul(smooth, eps), 0));

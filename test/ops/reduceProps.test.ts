@@ -195,6 +195,36 @@ describe('gradient conventions', () => {
   });
 });
 
+describe('memory', () => {
+  it('composites leave only their result alive (forward, backward and forward-mode)', () => {
+    const logits = nb.tensor([[1, 2, 3], [0, -1, 4]], { dtype: 'f64' });
+    const target = nb.tensor([2, 0], { dtype: 'i32' });
+    const x = nb.tensor([0.5, 0, 2, 3], [2, 2], { dtype: 'f64' });
+    const b = nb.tensor([1, 2], { dtype: 'f64' });
+    const before = nb.memory().liveTensors;
+    const fns: (() => nb.Tensor)[] = [
+      () => nb.crossEntropy(logits, target, { labelSmoothing: 0.1 }),
+      () => nb.logSoftmax(logits),
+      () => nb.variance(logits, 1),
+      () => nb.norm(x),
+      () => nb.prod(x, 1),
+      () => nb.exclusiveProd(x, [0, 1]),
+      () => nb.linearRecurrence(x, b, 1),
+    ];
+    for (const f of fns) {
+      const y = f();
+      expect(nb.memory().liveTensors - before, f.toString()).toBe(1);
+      y.dispose();
+    }
+    const g = nb.grad((l: nb.Tensor) => nb.crossEntropy(l, target))(logits) as nb.Tensor;
+    g.dispose();
+    const [y, t] = nb.jvp((z: nb.Tensor) => nb.cumprod(z, 1), [x], [x]);
+    y.dispose();
+    t.dispose();
+    expect(nb.memory().liveTensors).toBe(before);
+  });
+});
+
 describe('bad input', () => {
   const x = (): nb.Tensor => nb.tensor([[1, 2, 3], [4, 5, 6]], { dtype: 'f64' });
 

@@ -93,7 +93,7 @@ export function naivePool(shape: number[], k: number, stride: number, pad: numbe
 }
 
 export const nnCases: OpCase[] = [
-  { op: 'softmax', label: 'axis -1', inputs: [{ shape: [3, 5] }], fn: (x) => nb.softmax(x!), ref: perLine([3, 5], 1, softmaxLine), secondOrder: true },
+  { op: 'softmax', label: 'axis -1', inputs: [{ shape: [3, 5] }], fn: (x) => nb.softmax(x!), ref: perLine([3, 5], 1, softmaxLine), secondOrder: true, dtypes: ['f32', 'f16', 'bf16'] },
   { op: 'softmax', label: 'axis 0 of [4,2,3]', inputs: [{ shape: [4, 2, 3] }], fn: (x) => nb.softmax(x!, 0), ref: perLine([4, 2, 3], 0, softmaxLine) },
   { op: 'softmax', label: 'inputs ~1000', inputs: [{ shape: [3, 4], range: [995, 1005] }], fn: (x) => nb.softmax(x!), ref: perLine([3, 4], 1, softmaxLine) },
   { op: 'logSoftmax', label: 'axis -1', inputs: [{ shape: [3, 5] }], fn: (x) => nb.logSoftmax(x!), ref: perLine([3, 5], 1, logSoftmaxLine), secondOrder: true },
@@ -106,6 +106,7 @@ export const nnCases: OpCase[] = [
     fn: (l, t) => nb.crossEntropy(l!, t!),
     ref: ceRef(5, {}),
     secondOrder: true,
+    dtypes: ['f32', 'f16', 'bf16'],
   },
   {
     op: 'crossEntropy',

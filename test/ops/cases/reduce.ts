@@ -84,7 +84,7 @@ export const reduceComposites = ['mean', 'variance', 'std', 'logsumexp', 'norm',
 
 export const reduceCases: OpCase[] = [
   // ---- max / min
-  { op: 'max', label: 'axes [0,2]', inputs: [{ shape: S }], fn: (x) => nb.max(x!, [0, 2]), ref: naive(S, [0, 2], (v) => Math.max(...v)), secondOrder: true },
+  { op: 'max', label: 'axes [0,2]', inputs: [{ shape: S }], fn: (x) => nb.max(x!, [0, 2]), ref: naive(S, [0, 2], (v) => Math.max(...v)), secondOrder: true, dtypes: ['f32', 'f16', 'bf16'] },
   { op: 'max', label: 'axis -1 keepdim', inputs: [{ shape: S }], fn: (x) => nb.max(x!, -1, true), ref: naive(S, [2], (v) => Math.max(...v)) },
   { op: 'max', label: 'all', inputs: [{ shape: [3, 5] }], fn: (x) => nb.max(x!), ref: naive([3, 5], undefined, (v) => Math.max(...v)) },
   { op: 'max', label: 'ties (values only)', inputs: [{ shape: S, gen: ties(0, 2) }], fn: (x) => nb.max(x!, 1), ref: naive(S, [1], (v) => Math.max(...v)), noGrad: true },
@@ -126,7 +126,7 @@ export const reduceCases: OpCase[] = [
   { op: 'variance', label: 'axes [0,2], correction 0, keepdim', inputs: [{ shape: S }], fn: (x) => nb.variance(x!, [0, 2], { correction: 0, keepdim: true }), ref: naive(S, [0, 2], (v) => varOf(v, 0)) },
   { op: 'std', label: 'axis -1', inputs: [{ shape: S }], fn: (x) => nb.std(x!, -1), ref: naive(S, [2], (v) => Math.sqrt(varOf(v, 1))), secondOrder: true },
   { op: 'std', label: 'all, correction 0', inputs: [{ shape: [3, 4] }], fn: (x) => nb.std(x!, undefined, { correction: 0 }), ref: (x) => [Math.sqrt(varOf(Array.from(x), 0))] },
-  { op: 'logsumexp', label: 'axis 1', inputs: [{ shape: S }], fn: (x) => nb.logsumexp(x!, 1), ref: naive(S, [1], lse), secondOrder: true },
+  { op: 'logsumexp', label: 'axis 1', inputs: [{ shape: S }], fn: (x) => nb.logsumexp(x!, 1), ref: naive(S, [1], lse), secondOrder: true, dtypes: ['f32', 'f16', 'bf16'] },
   { op: 'logsumexp', label: 'inputs ~1000, axes [0,2] keepdim', inputs: [{ shape: S, range: [995, 1005] }], fn: (x) => nb.logsumexp(x!, [0, 2], true), ref: naive(S, [0, 2], lse) },
   { op: 'logsumexp', label: 'inputs ~ -1000', inputs: [{ shape: [3, 4], range: [-1005, -995] }], fn: (x) => nb.logsumexp(x!, -1), ref: naive([3, 4], [1], lse) },
   { op: 'norm', label: 'p=2 axis 1', inputs: [{ shape: S }], fn: (x) => nb.norm(x!, 2, 1), ref: naive(S, [1], (v) => Math.sqrt(sumOf(v.map((a) => a * a)))), secondOrder: true },

@@ -15,3 +15,9 @@ export { customVjp, customJvp } from './autodiff/custom.js';
 export { noGrad, withGrad, isGradEnabled, setAnomalyMode, withAnomalyMode } from './autodiff/tape.js';
 export { cpu } from './backends/cpu/index.js';
 export { HEAP_LIMIT_BYTES } from './core/heap.js';
+// optimisers, schedules and gradient utilities: all under `optim`, the common ones also at the top
+export * as optim from './optim/index.js';
+export { sgd, adam, adamw, lion, clipGradNorm, globalNorm, type Optimizer, type OptimizerState } from './optim/index.js';
+export * from './io/index.js';
+export { dynamicLossScale, type LossScaler, type LossScaleConfig, type LossScaleState } from './train/lossScale.js';
+export { saveCheckpoint, loadCheckpoint, listCheckpoints, assignWeights, type CheckpointContents, type LoadedCheckpoint } from './train/checkpointFile.js';

@@ -80,7 +80,7 @@ const orZeros = (t: Tensor | null, like: Tensor): Tensor => t ?? zerosLike(like)
 
 export const fftOp: OpDef<FftAttrs> = defineOp<FftAttrs>({
   name: 'fft',
-  infer: ([re, im], a) => {
+  infer: ([re, im]) => {
     if (re!.shape.length !== im!.shape.length || re!.shape.some((d, i) => d !== im!.shape[i])) throw new Error(`fft: re is ${shapeStr(re!.shape)} but im is ${shapeStr(im!.shape)}; they must match`);
     const m = { shape: re!.shape, dtype: toFloat(promote(re!.dtype, im!.dtype)) };
     return [m, m];

@@ -181,6 +181,7 @@ export const if_ = (cond: I32, then: readonly Ins[], otherwise?: readonly Ins[])
   ...(otherwise && otherwise.length > 0 ? [0x05, ...body(otherwise)] : []),
   0x0b,
 ];
+export const unreachable = (): Ins => [0x00];
 export const ret = (v?: Expr): Ins => [...(v ? v.c : []), 0x0f];
 export const drop = (v: Expr): Ins => [...v.c, 0x1a];
 /** a statement sequence as one statement */

@@ -12,7 +12,8 @@
 import type { Tensor } from '../core/tensor.js';
 import { shapeStr } from '../core/shape.js';
 import { toFloat } from '../core/dtype.js';
-import { defineOp, type OpDef } from './registry.js';
+import { defineOp, type Meta, type OpDef } from './registry.js';
+import type { OutMeta } from '../backends/backend.js';
 import { apply } from './apply.js';
 import { matDims, perMatrix, symmetricPart } from './batched.js';
 import { matmulT } from './matmul.js';
@@ -25,7 +26,7 @@ import { triangularSolve } from './linalg.js';
 import * as K from '../linalg/index.js';
 
 /** Square-input shape rule shared by cholesky and eigh. */
-function squareMeta(op: string, a: { shape: readonly number[]; dtype: Parameters<typeof toFloat>[0] }) {
+function squareMeta(op: string, a: Meta): OutMeta {
   if (a.shape.length < 2 || a.shape[a.shape.length - 1] !== a.shape[a.shape.length - 2]) throw new Error(`${op}: A must be a (batch of) square matrices [..., n, n], got ${shapeStr(a.shape)}`);
   return { shape: a.shape, dtype: toFloat(a.dtype) };
 }

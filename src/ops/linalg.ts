@@ -15,10 +15,11 @@ import { Tensor } from '../core/tensor.js';
 import { broadcastShapes, shapeStr, sizeOf } from '../core/shape.js';
 import { toFloat, promote } from '../core/dtype.js';
 import { tidy } from '../core/memory.js';
-import { defineOp, type OpDef } from './registry.js';
+import { defineOp, type Meta, type OpDef } from './registry.js';
+import type { OutMeta } from '../backends/backend.js';
 import { apply } from './apply.js';
 import { batchIndex, matDims, perMatrix, rethrow } from './batched.js';
-import { assertSquare, eyeOf, mT, trace } from './matrixHelpers.js';
+import { assertMatrix, assertSquare, eyeOf, mT, trace } from './matrixHelpers.js';
 import { matmulT } from './matmul.js';
 import { exp, mul, neg, sub } from './elementwise.js';
 import { reshape, sumTo, unsqueeze } from './views.js';
@@ -36,7 +37,7 @@ export interface SolveAttrs {
 }
 
 /** Shapes of op(A)·X = B with A [..., n, n] and B [..., n, m]; batches broadcast. */
-function inferSolve(op: string, a: { shape: readonly number[]; dtype: Parameters<typeof toFloat>[0] }, b: typeof a) {
+function inferSolve(op: string, a: Meta, b: Meta): OutMeta[] {
   if (a.shape.length < 2 || a.shape[a.shape.length - 1] !== a.shape[a.shape.length - 2]) throw new Error(`${op}: A must be a (batch of) square matrices [..., n, n], got ${shapeStr(a.shape)}`);
   const n = a.shape[a.shape.length - 1]!;
   if (b.shape.length < 2 || b.shape[b.shape.length - 2] !== n) throw new Error(`${op}: A is ${shapeStr(a.shape)}, so B must be [..., ${n}, m] (or a vector [..., ${n}]), got ${shapeStr(b.shape)}`);
@@ -44,32 +45,30 @@ function inferSolve(op: string, a: { shape: readonly number[]; dtype: Parameters
   return [{ shape: [...batch, n, b.shape[b.shape.length - 1]!], dtype: toFloat(promote(a.dtype, b.dtype)) }];
 }
 
-function solveRef(op: string, kernel: (a: Float64Array, n: number, b: Float64Array, m: number) => Float64Array) {
-  return (xs: readonly Float64Array[], ins: readonly { shape: readonly number[] }[], _a: unknown, outs: readonly { shape: readonly number[] }[]): Float64Array[] => {
-    const [a, b] = xs as [Float64Array, Float64Array];
-    const [n, m] = matDims(outs[0]!.shape);
-    const batch = outs[0]!.shape.slice(0, -2);
-    const ia = batchIndex(batch, ins[0]!.shape.slice(0, -2));
-    const ib = batchIndex(batch, ins[1]!.shape.slice(0, -2));
-    const x = new Float64Array(sizeOf(outs[0]!.shape));
-    for (let q = 0; q < ia.length; q++) {
-      const aq = a.subarray(ia[q]! * n * n, (ia[q]! + 1) * n * n);
-      const bq = b.subarray(ib[q]! * n * m, (ib[q]! + 1) * n * m);
-      try {
-        x.set(kernel(aq, n, bq, m), q * n * m);
-      } catch (e) {
-        throw rethrow(op, e, outs[0]!.shape, q, ia.length);
-      }
+/** Run `kernel(A_q, n, B_q, m)` for every element q of the broadcast batch. */
+function solveRef(op: string, [a, b]: readonly Float64Array[], ins: readonly Meta[], out: OutMeta, kernel: (a: Float64Array, n: number, b: Float64Array, m: number) => Float64Array): Float64Array[] {
+  const [n, m] = matDims(out.shape);
+  const batch = out.shape.slice(0, -2);
+  const ia = batchIndex(batch, ins[0]!.shape.slice(0, -2));
+  const ib = batchIndex(batch, ins[1]!.shape.slice(0, -2));
+  const x = new Float64Array(sizeOf(out.shape));
+  for (let q = 0; q < ia.length; q++) {
+    const aq = a!.subarray(ia[q]! * n * n, (ia[q]! + 1) * n * n);
+    const bq = b!.subarray(ib[q]! * n * m, (ib[q]! + 1) * n * m);
+    try {
+      x.set(kernel(aq, n, bq, m), q * n * m);
+    } catch (e) {
+      throw rethrow(op, e, out.shape, q, ia.length);
     }
-    return [x];
-  };
+  }
+  return [x];
 }
 
 /** The solve primitive: X = op(A)⁻¹B by LU with partial pivoting. */
 export const solveOp: OpDef<SolveAttrs> = defineOp<SolveAttrs>({
   name: 'solve',
   infer: ([a, b]) => inferSolve('solve', a!, b!),
-  ref: (xs, ins, attrs, outs) => solveRef('solve', (a, n, b, m) => K.solve(attrs.transpose ? K.transposeF64(a, n, n) : a, n, b, m))(xs, ins, attrs, outs),
+  ref: (xs, ins, attrs, [out]) => solveRef('solve', xs, ins, out!, (a, n, b, m) => K.solve(attrs.transpose ? K.transposeF64(a, n, n) : a, n, b, m)),
   vjp: (ctx, [g]) => {
     const [a, b] = ctx.inputs as [Tensor, Tensor];
     const x = ctx.outputs[0]!;
@@ -103,8 +102,7 @@ function triangle(x: Tensor, attrs: SolveAttrs): Tensor {
 export const triangularSolveOp: OpDef<SolveAttrs> = defineOp<SolveAttrs>({
   name: 'triangularSolve',
   infer: ([a, b]) => inferSolve('triangularSolve', a!, b!),
-  ref: (xs, ins, attrs, outs) =>
-    solveRef('triangularSolve', (a, n, b, m) => K.triangularSolve(a, n, b, m, { lower: attrs.lower!, unit: attrs.unit ?? false, transpose: attrs.transpose }))(xs, ins, attrs, outs),
+  ref: (xs, ins, attrs, [out]) => solveRef('triangularSolve', xs, ins, out!, (a, n, b, m) => K.triangularSolve(a, n, b, m, { lower: attrs.lower!, unit: attrs.unit ?? false, transpose: attrs.transpose })),
   vjp: (ctx, [g]) => {
     const [a, b] = ctx.inputs as [Tensor, Tensor];
     const x = ctx.outputs[0]!;
@@ -167,8 +165,9 @@ export function triangularSolve(A: Tensor, B: Tensor, opts: TriangularSolveOptio
   const attrs: SolveAttrs = { lower: opts.lower, unit: opts.unit ?? false, transpose: opts.transpose ?? false };
   if (opts.left === false) {
     // X·op(A) = B  ⇔  op(A)ᵀ·Xᵀ = Bᵀ
-    assertSquare('triangularSolve', 'A', A);
-    if (B.ndim < 2) throw new Error(`triangularSolve: with left: false, B must be [..., m, n], got ${shapeStr(B.shape)}`);
+    const n = assertSquare('triangularSolve', 'A', A);
+    const [, bn] = assertMatrix('triangularSolve', 'B (with left: false)', B);
+    if (bn !== n) throw new Error(`triangularSolve: A is ${shapeStr(A.shape)}, so with left: false B must be [..., m, ${n}], got ${shapeStr(B.shape)}`);
     return tidy(() => mT(triSolveT(A, mT(B), { ...attrs, transpose: !attrs.transpose })));
   }
   return withMatrixRhs('triangularSolve', A, B, (b) => triSolveT(A, b, attrs));

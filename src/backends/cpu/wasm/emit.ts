@@ -148,7 +148,16 @@ export const v128 = {
   zero: (): Expr<'v128'> => e('v128', [...simd(0x0c), ...new Array<number>(16).fill(0)]),
 };
 
+/** i8x16.shuffle: byte i of the result is byte lanes[i] of a‖b (0-15 from a, 16-31 from b). */
+export function shuffleBytes(a: Expr<'v128'>, b: Expr<'v128'>, lanes: readonly number[]): Expr<'v128'> {
+  if (lanes.length !== 16 || lanes.some((l) => !Number.isInteger(l) || l < 0 || l > 31)) throw new Error(`shuffleBytes: bad lanes ${lanes}`);
+  return e('v128', [...a.c, ...b.c, ...simd(0x0d), ...lanes]);
+}
+
 export const f32x4 = {
+  /** lane i of the result is f32 lane lanes[i] of a‖b (0-3 from a, 4-7 from b) */
+  shuffle: (a: Expr<'v128'>, b: Expr<'v128'>, lanes: readonly [number, number, number, number]): Expr<'v128'> =>
+    shuffleBytes(a, b, lanes.flatMap((l) => [4 * l, 4 * l + 1, 4 * l + 2, 4 * l + 3])),
   splat: (x: Expr<'f32'>) => un('v128', x, simd(0x13)),
   extractLane: (v: Expr<'v128'>, lane: number) => e('f32', [...v.c, ...simd(0x1f), lane]),
   add: (a: Expr<'v128'>, b: Expr<'v128'>) => bin('v128', a, b, simd(0xe4)),

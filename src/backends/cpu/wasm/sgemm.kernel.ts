@@ -108,7 +108,8 @@ function microKernel(m: ModuleBuilder, c: SgemmConfig): FuncRef {
 /**
  * Pack `rows` rows (stride `si` elements) by `kc` columns (stride `sk`) of a
  * matrix at byte address `src` into W-tall slivers: sliver s holds, for each
- * k, the W values X[s·W + w, k]; rows past `rows` are zero.
+ * k, the W values X[s·W + w, k]; rows past `rows` are zero. One of the
+ * strides is 1 (row-major storage, read as is or transposed).
  */
 function packer(m: ModuleBuilder, w: number, name: string): FuncRef {
   return m.func(name, { dst: 'i32', src: 'i32', si: 'i32', sk: 'i32', rows: 'i32', kc: 'i32' }, null, (p, f) => {
@@ -137,7 +138,40 @@ function packer(m: ModuleBuilder, w: number, name: string): FuncRef {
         set(p.dst, i32.add(get(p.dst), w * 4)),
       ),
     ];
-    const strided: Ins[] = [forUp(q, 0, w, 1, scalarRow(get(q))), set(p.dst, i32.add(get(p.dst), get(sliverB)))];
+    // Rows strided, k contiguous (A as stored, or Bᵀ): 4×4 blocks are loaded as
+    // four rows and transposed in registers with two rounds of shuffles.
+    const rowOff = Array.from({ length: w }, () => f.local('i32'));
+    const base = f.local('i32');
+    const k4 = f.local('i32');
+    const r = Array.from({ length: 4 }, () => f.local('v128'));
+    const t = Array.from({ length: 4 }, () => f.local('v128'));
+    const block4 = (g: number): Ins[] => {
+      const at = (j: number): Expr<'i32'> => i32.add(get(sp), get(rowOff[4 * g + j]!));
+      return [
+        ...r.map((rj, j) => set(rj, v128.load(at(j), 0, 2))),
+        set(t[0]!, f32x4.shuffle(get(r[0]!), get(r[1]!), [0, 4, 1, 5])),
+        set(t[1]!, f32x4.shuffle(get(r[0]!), get(r[1]!), [2, 6, 3, 7])),
+        set(t[2]!, f32x4.shuffle(get(r[2]!), get(r[3]!), [0, 4, 1, 5])),
+        set(t[3]!, f32x4.shuffle(get(r[2]!), get(r[3]!), [2, 6, 3, 7])),
+        v128.store(get(dp), f32x4.shuffle(get(t[0]!), get(t[2]!), [0, 1, 4, 5]), 16 * g),
+        v128.store(get(dp), f32x4.shuffle(get(t[0]!), get(t[2]!), [2, 3, 6, 7]), 16 * g + w * 4),
+        v128.store(get(dp), f32x4.shuffle(get(t[1]!), get(t[3]!), [0, 1, 4, 5]), 16 * g + w * 8),
+        v128.store(get(dp), f32x4.shuffle(get(t[1]!), get(t[3]!), [2, 3, 6, 7]), 16 * g + w * 12),
+      ];
+    };
+    const transposing: Ins[] = [
+      set(base, i32.add(get(p.src), i32.mul(get(s), get(siB)))),
+      set(sp, get(base)),
+      set(dp, get(p.dst)),
+      forUp(k, 0, get(k4), 4, ...Array.from({ length: w / 4 }, (_, g) => block4(g)).flat(), set(sp, i32.add(get(sp), 16)), set(dp, i32.add(get(dp), w * 16))),
+      forUp(
+        k, get(k4), get(p.kc), 1,
+        set(sp, i32.add(get(base), i32.shl(get(k), 2))),
+        ...rowOff.map((o, j) => f32.store(get(dp), f32.load(i32.add(get(sp), get(o))), 4 * j)),
+        set(dp, i32.add(get(dp), w * 4)),
+      ),
+      set(p.dst, i32.add(get(p.dst), get(sliverB))),
+    ];
     const partial: Ins[] = [
       // zero the whole sliver, then copy the rows that exist
       set(dp, get(p.dst)),
@@ -149,10 +183,12 @@ function packer(m: ModuleBuilder, w: number, name: string): FuncRef {
       set(siB, i32.shl(get(p.si), 2)),
       set(skB, i32.shl(get(p.sk), 2)),
       set(sliverB, i32.mul(get(p.kc), w * 4)),
+      set(k4, i32.and(get(p.kc), -4)),
+      ...rowOff.map((o, j) => set(o, i32.mul(get(siB), j))),
       forUp(
         s, 0, get(p.rows), w,
         set(left, i32.sub(get(p.rows), get(s))),
-        if_(i32.ltS(get(left), w), partial, [if_(i32.eq(get(p.si), 1), contiguous, strided)]),
+        if_(i32.ltS(get(left), w), partial, [if_(i32.eq(get(p.si), 1), contiguous, transposing)]),
       ),
     ];
   });

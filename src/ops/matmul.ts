@@ -18,6 +18,8 @@ import { arithmeticDType } from './broadcast.js';
 import { reshape, sumTo } from './views.js';
 import { add, mul } from './elementwise.js';
 import { tidy } from '../core/memory.js';
+import { cpu } from '../backends/cpu/index.js';
+import { registerFastKernels } from '../backends/cpu/wasm/matmulKernel.js';
 
 export interface MatmulAttrs {
   /** use Aᵀ (A's last two axes swapped) */
@@ -115,6 +117,9 @@ export const matmulOp = defineOp<MatmulAttrs>({
     return [da && db ? add(da, db) : (da ?? db)];
   },
 });
+
+// float32 products on the CPU run the WebAssembly SIMD sgemm kernel (other dtypes: the reference above)
+registerFastKernels(cpu());
 
 function assertTensor(op: string, arg: string, x: unknown): asserts x is Tensor {
   if (!(x instanceof Tensor)) throw new Error(`${op}: ${arg} must be a Tensor, got ${x === null ? 'null' : typeof x}`);

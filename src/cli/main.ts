@@ -3,6 +3,7 @@
  * The `nabla` command. Subcommands:
  *   nabla demo [--steps N] [--seed S] [--lr X] [--every N]   fit a tiny MLP and watch the loss fall
  *   nabla info                                               backend, heap, shared memory, Node version
+ *   nabla train words --corpus <file> --method sgns|svd      word vectors (see src/cli/words.ts)
  * More (train, sample, bench) join as the library grows.
  */
 import { realpathSync } from 'node:fs';
@@ -10,6 +11,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError } from 'commander';
 import { runDemo } from './demo.js';
+import { registerTrainWords } from './words.js';
 import { cpu } from '../backends/cpu/index.js';
 import { HEAP_LIMIT_BYTES } from '../core/heap.js';
 import { memory } from '../core/memory.js';
@@ -78,6 +80,8 @@ export function buildProgram(out: (line: string) => void = console.log): Command
     .action(() => {
       for (const line of infoLines()) out(line);
     });
+
+  registerTrainWords(program, out);
 
   return program;
 }

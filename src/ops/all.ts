@@ -12,6 +12,7 @@ import { gatherOp, scatterOp, scatterAddOp, indexSelectOp, indexAddOp } from './
 import { sumOp, maxOp, minOp, prodOp, argmaxOp, argminOp, allOp, anyOp } from './reduce.js';
 import { cumsumOp, cumprodOp, cummaxOp, cumminOp, linearRecurrenceOp, shiftAxisOp } from './cumulative.js';
 import { maxPool1dOp } from './pool.js';
+import { convOp, convBackpropInputOp, convBackpropFilterOp } from './conv.js';
 import { matmulOp } from './matmul.js';
 import { solveOp, triangularSolveOp, slogdetOp } from './linalg.js';
 import { choleskyOp, qrOp, eighOp } from './decompositions.js';
@@ -59,6 +60,9 @@ export const OPS = {
   linearRecurrence: linearRecurrenceOp,
   shiftAxis: shiftAxisOp,
   maxPool1d: maxPool1dOp,
+  conv: convOp,
+  convBackpropInput: convBackpropInputOp,
+  convBackpropFilter: convBackpropFilterOp,
   matmul: matmulOp,
   solve: solveOp,
   triangularSolve: triangularSolveOp,

@@ -9,8 +9,9 @@ import { linalgCases } from './linalg.js';
 import { fftCases } from './fft.js';
 import { reduceCases } from './reduce.js';
 import { nnCases } from './nn.js';
+import { convCases } from './conv.js';
 
-export const allCases: OpCase[] = [...elementwiseCases, ...shapeCases, ...viewCases, ...indexingCases, ...matmulCases, ...einsumCases, ...linalgCases, ...fftCases, ...reduceCases, ...nnCases];
+export const allCases: OpCase[] = [...elementwiseCases, ...shapeCases, ...viewCases, ...indexingCases, ...matmulCases, ...einsumCases, ...linalgCases, ...fftCases, ...reduceCases, ...nnCases, ...convCases];
 
 /** Ops whose checks live in a dedicated test file (with the reason), by op name → test file. */
 export const coveredElsewhere: Record<string, string> = {};

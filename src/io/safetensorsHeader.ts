@@ -67,46 +67,58 @@ const fail = (msg: string): never => {
   throw new Error(`safetensors: ${msg}`);
 };
 
+/** A short JSON rendering of a hostile value for error messages (bounded length; never throws on deep nesting). */
+function show(v: unknown): string {
+  let s: string;
+  try {
+    s = JSON.stringify(v) ?? String(v);
+  } catch {
+    s = Array.isArray(v) ? '[…]' : typeof v === 'object' ? '{…}' : String(v);
+  }
+  return s.length > 80 ? `${s.slice(0, 77)}...` : s;
+}
+
+/** A tensor name for messages, cut to a readable length. */
+const nm = (name: string): string => `'${name.length > 100 ? `${name.slice(0, 97)}...` : name}'`;
+
 const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 
 const ENTRY_KEYS = new Set(['dtype', 'shape', 'data_offsets']);
 
 function checkEntry(name: string, raw: unknown, dataBytes: number): HeaderEntry {
-  const where = `tensor '${name}'`;
-  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return fail(`${where}: entry must be an object {dtype, shape, data_offsets}, got ${JSON.stringify(raw)}`);
+  const where = `tensor ${nm(name)}`;
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return fail(`${where}: entry must be an object {dtype, shape, data_offsets}, got ${show(raw)}`);
   const o = raw as Record<string, unknown>;
-  for (const k of Object.keys(o)) if (!ENTRY_KEYS.has(k)) fail(`${where}: unexpected field '${k}' (expected dtype, shape, data_offsets)`);
+  for (const k of Object.keys(o)) if (!ENTRY_KEYS.has(k)) fail(`${where}: unexpected field ${nm(k)} (expected dtype, shape, data_offsets)`);
   for (const k of ENTRY_KEYS) if (!(k in o)) fail(`${where}: missing field '${k}'`);
   const dtype = o.dtype;
   if (!isStDType(dtype)) {
     if (typeof dtype === 'string' && UNSUPPORTED_ST_DTYPES.includes(dtype)) fail(`${where}: dtype ${dtype} is valid safetensors but nabla cannot hold it`);
-    fail(`${where}: unknown dtype ${JSON.stringify(dtype)} (known: ${Object.keys(ST_DTYPES).join(', ')})`);
+    fail(`${where}: unknown dtype ${show(dtype)} (known: ${Object.keys(ST_DTYPES).join(', ')})`);
   }
   const st = dtype as StDType;
   const shape = o.shape;
-  if (!Array.isArray(shape) || !shape.every(isCount)) return fail(`${where}: shape must be a list of non-negative integers, got ${JSON.stringify(shape)}`);
+  if (!Array.isArray(shape) || !shape.every(isCount)) return fail(`${where}: shape must be a list of non-negative integers, got ${show(shape)}`);
   const offs = o.data_offsets;
   if (!Array.isArray(offs) || offs.length !== 2 || !isCount(offs[0]) || !isCount(offs[1])) {
-    return fail(`${where}: data_offsets must be [begin, end], two non-negative integers, got ${JSON.stringify(offs)}`);
+    return fail(`${where}: data_offsets must be [begin, end], two non-negative integers, got ${show(offs)}`);
   }
   const [begin, end] = offs as [number, number];
   if (begin > end) fail(`${where}: data_offsets [${begin}, ${end}] end before they begin`);
   if (end > dataBytes) fail(`${where}: data_offsets [${begin}, ${end}] run past the end of the data (${dataBytes} bytes)`);
-  // numel, stopping as soon as it needs more than the span holds (no overflow, no huge numbers)
+  // numel in exact integer arithmetic: stop once it passes 2^53 (no such tensor fits in a file anyway)
   const size = ST_DTYPES[st].bytes;
   const span = end - begin;
   const dims = shape as number[];
-  let numel = dims.includes(0) ? 0 : 1;
-  let tooBig = false;
-  for (let i = 0; i < dims.length && numel > 0; i++) {
-    numel *= dims[i]!;
-    if (numel * size > span) {
-      tooBig = true;
-      break;
-    }
+  let numel = 1;
+  for (const d of dims) {
+    numel *= d;
+    if (numel > Number.MAX_SAFE_INTEGER) break;
   }
-  if (tooBig || numel * size !== span) {
-    fail(`${where}: shape [${dims.join(',')}] of ${st} needs ${tooBig ? `more than ${span}` : numel * size} bytes, but data_offsets [${begin}, ${end}] span ${span}`);
+  if (dims.includes(0)) numel = 0;
+  const huge = numel > Number.MAX_SAFE_INTEGER;
+  if (huge || numel * size !== span) {
+    fail(`${where}: shape ${show(dims)} of ${st} needs ${huge ? 'more than 2^53' : numel * size} bytes, but data_offsets [${begin}, ${end}] span ${span}`);
   }
   return { name, dtype: st, shape: dims.slice(), numel, begin, end };
 }
@@ -116,8 +128,8 @@ function checkCoverage(entries: HeaderEntry[], dataBytes: number): void {
   let pos = 0;
   let prev: HeaderEntry | undefined;
   for (const e of sorted) {
-    if (e.begin < pos) fail(`tensor '${e.name}': data_offsets [${e.begin}, ${e.end}] overlap tensor '${prev!.name}' [${prev!.begin}, ${prev!.end}]`);
-    if (e.begin > pos) fail(`bytes [${pos}, ${e.begin}) of the data belong to no tensor (before tensor '${e.name}')`);
+    if (e.begin < pos) fail(`tensor ${nm(e.name)}: data_offsets [${e.begin}, ${e.end}] overlap tensor ${nm(prev!.name)} [${prev!.begin}, ${prev!.end}]`);
+    if (e.begin > pos) fail(`bytes [${pos}, ${e.begin}) of the data belong to no tensor (before tensor ${nm(e.name)})`);
     pos = e.end;
     if (e.end > e.begin) prev = e;
   }
@@ -146,7 +158,7 @@ export function readSafetensorsHeader(src: ByteSource, opts: HeaderOptions = {})
   } catch {
     return fail('the header is not valid UTF-8');
   }
-  if (text[0] !== '{') fail(`the header must start with '{', got ${JSON.stringify(text.slice(0, 16))}`);
+  if (text[0] !== '{') fail(`the header must start with '{', got ${show(text.slice(0, 16))}`);
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -162,7 +174,7 @@ export function readSafetensorsHeader(src: ByteSource, opts: HeaderOptions = {})
     if (name === '__metadata__') {
       if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) fail('__metadata__ must be an object mapping strings to strings');
       for (const [k, v] of Object.entries(raw as Record<string, unknown>)) {
-        if (typeof v !== 'string') fail(`__metadata__ value of '${k}' must be a string, got ${JSON.stringify(v)}`);
+        if (typeof v !== 'string') fail(`__metadata__ value of ${nm(k)} must be a string, got ${show(v)}`);
         metadata[k] = v as string;
       }
       continue;

@@ -40,6 +40,8 @@ export interface Backend {
   free(s: Storage): void;
   /** Write values (float64 semantics, rounded to the storage dtype) into a storage from element `at`. */
   write(s: Storage, values: ArrayLike<number>, at?: number): void;
+  /** Set every element to one value (rounded to the storage dtype). */
+  fill(s: Storage, value: number): void;
   /** Materialise a view as a contiguous float64 array (synchronous backends only). */
   readF64Sync(v: View): Float64Array;
   /** Read a view back as a contiguous typed array of its dtype (f16/bf16 decode to Float32Array). */

@@ -82,7 +82,15 @@ export class Heap {
     // Grow geometrically (x1.5) to keep the number of grow calls logarithmic.
     const want = Math.max(end, Math.min(HEAP_LIMIT_BYTES, Math.floor(cur * 1.5)));
     const pages = Math.ceil((want - cur) / PAGE);
-    this.memory.grow(pages);
+    try {
+      this.memory.grow(pages);
+    } catch (e) {
+      throw new Error(
+        `heap: the runtime refused to grow the WebAssembly heap from ${cur} to ${cur + pages * PAGE} bytes ` +
+          `(${this.liveBytes} bytes live); free tensors or use smaller batches`,
+        { cause: e },
+      );
+    }
   }
 
   /** First fit over free blocks; splits the block. Returns -1 when none fits. */

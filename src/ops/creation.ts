@@ -36,7 +36,7 @@ function make(op: string, values: ArrayLike<number>, shape: number[], opts: Crea
   const backend = opts.backend ?? defaultBackend();
   const n = sizeOf(shape);
   const s = backend.alloc(dtype, n);
-  if (values.length === 1 && n !== 1) backend.write(s, new Float64Array(n).fill(values[0]!));
+  if (values.length === 1 && n !== 1) backend.fill(s, values[0]!);
   else if (n > 0) backend.write(s, values);
   const t = new Tensor({ storage: s, shape, dtype });
   if (opts.requiresGrad) t.requiresGrad = true;

@@ -65,6 +65,14 @@ export class CpuBackend implements Backend {
     storeF64(this.raw(s), s.dtype, values, at);
   }
 
+  fill(s: Storage, value: number): void {
+    if (s.size === 0) return;
+    const one = new Float64Array([value]);
+    const raw = this.raw(s);
+    storeF64(raw, s.dtype, one, 0);
+    (raw as Float64Array).fill(raw[0]!);
+  }
+
   readF64Sync(v: View): Float64Array {
     return gatherF64(this.raw(v.storage), v.dtype, v);
   }

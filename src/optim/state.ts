@@ -38,7 +38,7 @@ function parseMeta(s: string): Meta {
   try {
     m = JSON.parse(s);
   } catch (e) {
-    throw new Error(`restoreOptimizerState: the saved metadata is not valid JSON (${(e as Error).message})`);
+    throw new Error(`restoreOptimizerState: the saved metadata is not valid JSON (${(e as Error).message})`, { cause: e });
   }
   const o = m as Partial<Meta>;
   if (!o || typeof o !== 'object' || typeof o.kind !== 'string' || !Number.isInteger(o.step) || o.step! < 0 || !o.params || typeof o.params !== 'object') {

@@ -77,7 +77,7 @@ function readPointer(root: string): Pointer | undefined {
   try {
     p = JSON.parse(fs.readFileSync(file, 'utf8')) as Partial<Pointer>;
   } catch (e) {
-    throw new Error(`checkpoint: ${file} is not valid JSON (${(e as Error).message})`);
+    throw new Error(`checkpoint: ${file} is not valid JSON (${(e as Error).message})`, { cause: e });
   }
   const safe = (d: unknown): d is string => typeof d === 'string' && /^ckpt-\d+(-r\d+)?$/.test(d);
   if (!p || !safe(p.dir) || !Number.isInteger(p.step) || !Array.isArray(p.history) || !p.history.every(safe)) {
@@ -182,7 +182,7 @@ export function loadCheckpoint(root: string, opts: { step?: number } = {}): Load
   try {
     trainer = JSON.parse(fs.readFileSync(trainerFile, 'utf8'));
   } catch (e) {
-    throw new Error(`loadCheckpoint: cannot read ${trainerFile}: ${(e as Error).message}`);
+    throw new Error(`loadCheckpoint: cannot read ${trainerFile}: ${(e as Error).message}`, { cause: e });
   }
   if (!Number.isInteger(trainer.step)) throw new Error(`loadCheckpoint: ${trainerFile} has no integer step`);
   const out: LoadedCheckpoint = { step: trainer.step as number, dir, model: loadSafetensors(P.join(dir, 'model.safetensors')).tensors };

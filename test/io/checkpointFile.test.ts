@@ -65,8 +65,8 @@ describe('resume', () => {
     const l3 = [...(c.state!.losses as number[])];
     train(params, 6, 12, s3, l3);
     expect(l3).toEqual(l1);
-    for (const n of ['w', 'b']) {
-      expect([...params[n]!.dataSync()], n).toEqual([...straight[n as 'w']!.dataSync()]);
+    for (const n of ['w', 'b'] as const) {
+      expect([...params[n]!.dataSync()], n).toEqual([...straight[n]!.dataSync()]);
       expect([...s3.ema.shadow[n]!.dataSync()], `ema ${n}`).toEqual([...s1.ema.shadow[n]!.dataSync()]);
     }
     expect(s3.ls).toEqual(s1.ls);

@@ -53,7 +53,7 @@ function check(bytes: Uint8Array): Outcome {
   const live = heap.liveBytes;
   heap.peakBytes = live;
   let out: Outcome;
-  let peak = -1;
+  let peak: number;
   try {
     const r = parseSafetensors(bytes);
     peak = heap.peakBytes - live;
@@ -66,8 +66,8 @@ function check(bytes: Uint8Array): Outcome {
     out = { ok: true, tensors: ts.length };
     for (const t of [...ts, ...Object.values(r2.tensors)]) t.dispose();
   } catch (e) {
-    if (!(e instanceof Error)) throw new Error(`parser threw a non-Error: ${String(e)}`);
-    if (!/^safetensors: ./.test(e.message)) throw new Error(`parser threw an unprefixed error: ${e.stack}`);
+    if (!(e instanceof Error)) throw new Error(`parser threw a non-Error: ${String(e)}`, { cause: e });
+    if (!/^safetensors: ./.test(e.message)) throw new Error(`parser threw an unprefixed error: ${e.stack}`, { cause: e });
     out = { ok: false, tensors: 0 };
     peak = heap.peakBytes - live;
   }

@@ -15,6 +15,8 @@ export { customVjp, customJvp } from './autodiff/custom.js';
 export { noGrad, withGrad, isGradEnabled, setAnomalyMode, withAnomalyMode } from './autodiff/tape.js';
 export { cpu } from './backends/cpu/index.js';
 export { HEAP_LIMIT_BYTES } from './core/heap.js';
+// modules and layers: all under `nn` (nn.Linear, nn.parameters(m), nn.eval(m), nn.init.kaimingUniform)
+export * as nn from './nn/index.js';
 // optimisers, schedules and gradient utilities: all under `optim`, the common ones also at the top
 export * as optim from './optim/index.js';
 export { sgd, adam, adamw, lion, clipGradNorm, globalNorm, type Optimizer, type OptimizerState } from './optim/index.js';

@@ -15,7 +15,8 @@
 import type { Kernel, OutMeta, Storage, View } from '../../backend.js';
 import { sizeOf, type Shape } from '../../../core/shape.js';
 import type { CpuBackend, CpuStorage } from '../index.js';
-import { sgemm } from './sgemm.js';
+import { sgemm, type SgemmArgs } from './sgemm.js';
+import { withBlas } from '../blas.js';
 
 interface MatmulAttrs {
   transA: boolean;
@@ -95,8 +96,8 @@ function uniformStride(offs: readonly number[]): number | undefined {
   return s;
 }
 
-/** The `matmul` kernel for a CPU backend: f32 operands only, else declines. */
-export function matmulKernel(be: CpuBackend): Kernel {
+/** The `matmul` kernel for a CPU backend: f32 operands only, else declines; `gemm` runs each product (default: WASM sgemm). */
+export function matmulKernel(be: CpuBackend, gemm: (args: SgemmArgs) => void = sgemm): Kernel {
   return (inputs: readonly View[], attrs: unknown, outs: readonly OutMeta[]): Storage[] | undefined => {
     const [va, vb] = inputs as [View, View];
     const out = outs[0]!;
@@ -120,9 +121,9 @@ export function matmulKernel(be: CpuBackend): Kernel {
       const sB = uniformStride(B.offsets);
       const cPtr = (c as CpuStorage).ptr;
       if (sA !== undefined && sB !== undefined) {
-        sgemm({ ...common, aPtr: A.ptr + 4 * A.offsets[0]!, bPtr: B.ptr + 4 * B.offsets[0]!, cPtr, batch: nb, strideA: sA, strideB: sB, strideC: m * n });
+        gemm({ ...common, aPtr: A.ptr + 4 * A.offsets[0]!, bPtr: B.ptr + 4 * B.offsets[0]!, cPtr, batch: nb, strideA: sA, strideB: sB, strideC: m * n });
       } else {
-        for (let q = 0; q < nb; q++) sgemm({ ...common, aPtr: A.ptr + 4 * A.offsets[q]!, bPtr: B.ptr + 4 * B.offsets[q]!, cPtr: cPtr + 4 * q * m * n });
+        for (let q = 0; q < nb; q++) gemm({ ...common, aPtr: A.ptr + 4 * A.offsets[q]!, bPtr: B.ptr + 4 * B.offsets[q]!, cPtr: cPtr + 4 * q * m * n });
       }
     } finally {
       if (A.temp) be.free(A.temp);
@@ -132,7 +133,7 @@ export function matmulKernel(be: CpuBackend): Kernel {
   };
 }
 
-/** Install the WebAssembly kernels on a CPU backend (today: matmul). */
+/** Install the WebAssembly kernels on a CPU backend (today: matmul; large products go to a system BLAS when present, see ../blas.ts). */
 export function registerFastKernels(be: CpuBackend): void {
-  be.kernels.set('matmul', matmulKernel(be));
+  be.kernels.set('matmul', matmulKernel(be, withBlas(sgemm)));
 }

@@ -10,7 +10,7 @@
  */
 import { Tensor } from '../core/tensor.js';
 import { Node, anomaly, isGradEnabled, withGrad } from './tape.js';
-import { keep, tidy } from '../core/memory.js';
+import { currentScope, keep, tidy } from '../core/memory.js';
 import { shapeStr, shapesEqual } from '../core/shape.js';
 import { isFloat } from '../core/dtype.js';
 import { add, astype, identity, onesLike, zerosLike } from '../ops/index.js';
@@ -74,7 +74,36 @@ function run(roots: Tensor[], cts: Tensor[], targets: Tensor[] | undefined, opts
     return tidy(() => {
       const nodeCts = new Map<Node, (Tensor | null)[]>();
       const leafGrads = new Map<Tensor, Tensor>();
-      const accumulate = (prev: Tensor | null | undefined, g: Tensor): Tensor => (prev ? withGrad(createGraph, () => add(prev, g)) : g);
+      // Free each intermediate cotangent as soon as nothing needs it, rather than when the
+      // whole pass ends, so backward's peak memory is the activations plus a frontier of
+      // cotangents (what gradient checkpointing's savings rely on). A tensor may sit in
+      // several slots at once (a VJP can return its cotangent itself, or one tensor for two
+      // inputs), so slots are reference-counted. Only tensors this pass created (tracked by
+      // its own scope) are ever freed: never the caller's cotangents or the tape's aliases.
+      const own = currentScope();
+      const holds = new Map<Tensor, number>();
+      const hold = (t: Tensor): Tensor => {
+        holds.set(t, (holds.get(t) ?? 0) + 1);
+        return t;
+      };
+      const freeIfUnheld = (t: Tensor | null | undefined): void => {
+        if (t && !holds.has(t) && t.scope === own && own !== undefined) t.dispose();
+      };
+      const drop = (t: Tensor | null | undefined): void => {
+        if (!t) return;
+        const n = (holds.get(t) ?? 1) - 1;
+        if (n > 0) holds.set(t, n);
+        else {
+          holds.delete(t);
+          freeIfUnheld(t);
+        }
+      };
+      const accumulate = (prev: Tensor | null | undefined, g: Tensor): Tensor => {
+        if (!prev) return hold(g);
+        const s = hold(withGrad(createGraph, () => add(prev, g)));
+        drop(prev);
+        return s;
+      };
       const toLeaf = (leaf: Tensor, g: Tensor): void => {
         if (wanted) {
           wanted.forEach((w, k) => {
@@ -98,7 +127,10 @@ function run(roots: Tensor[], cts: Tensor[], targets: Tensor[] | undefined, opts
         const arr = nodeCts.get(node);
         if (wanted && arr) {
           wanted.forEach((w, k) => {
-            if (w.kind === 'node' && w.node === node && arr[w.index]) results[k] = arr[w.index]!;
+            if (w.kind === 'node' && w.node === node && arr[w.index]) {
+              drop(results[k]);
+              results[k] = hold(arr[w.index]!);
+            }
           });
         }
         if (!arr || arr.every((g) => g === null)) continue;
@@ -113,7 +145,8 @@ function run(roots: Tensor[], cts: Tensor[], targets: Tensor[] | undefined, opts
         anomaly.vjpOf = node.op.name;
         let gin: (Tensor | null)[];
         try {
-          gin = withGrad(createGraph, () => rule({ inputs: node.saved!.inputs as Tensor[], outputs: node.saved!.outputs as Tensor[], attrs: node.attrs }, arr));
+          // in its own scope, so the rule's temporaries are freed now, not when the pass ends
+          gin = tidy(() => withGrad(createGraph, () => rule({ inputs: node.saved!.inputs as Tensor[], outputs: node.saved!.outputs as Tensor[], attrs: node.attrs }, arr)));
         } finally {
           anomaly.vjpOf = prevVjpOf;
         }
@@ -127,8 +160,12 @@ function run(roots: Tensor[], cts: Tensor[], targets: Tensor[] | undefined, opts
           if (g.dtype !== m.dtype) g = withGrad(createGraph, () => astype(g!, m.dtype));
           if ('node' in e) toNode(e.node, e.index, g);
           else toLeaf(e.leaf, g);
+          if (g !== gin[i]) freeIfUnheld(g);
         });
         nodeCts.delete(node);
+        // this node's cotangents and the VJP's results that were not routed anywhere are done
+        for (const g of gin) freeIfUnheld(g);
+        for (const t of arr) drop(t);
         if (!retainGraph) {
           node.freeSaved();
           node.freedByBackward = true;

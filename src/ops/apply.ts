@@ -56,7 +56,42 @@ function checkFinite(op: OpDef<unknown>, inputs: readonly Tensor[], outs: readon
   });
 }
 
+// ---- input policy (mixed precision) ----------------------------------------------
+
+/**
+ * A dispatch-level policy that may replace an op's inputs before it runs:
+ * `train/autocast.ts` installs one to cast float inputs at the op boundary
+ * (16 bits for matmul and elementwise ops, float32 for reductions). It returns
+ * null to leave the inputs alone, or the inputs to use, some of them new
+ * tensors it created; `apply` disposes those once the op has run (the tape
+ * keeps its own aliases, so gradients still flow back through the casts).
+ * The policy runs before validation, so it must pass through anything that is
+ * not a live Tensor unchanged.
+ */
+export type InputPolicy = (op: OpDef<unknown>, inputs: readonly Tensor[]) => Tensor[] | null;
+
+let inputPolicy: InputPolicy | null = null;
+
+/** Install (or with null remove) the input policy; returns the previous one so callers can restore it. */
+export function setInputPolicy(policy: InputPolicy | null): InputPolicy | null {
+  const prev = inputPolicy;
+  inputPolicy = policy;
+  return prev;
+}
+
 export function apply<A>(op: OpDef<A>, inputs: readonly Tensor[], attrs: A): Tensor[] {
+  const replaced = inputPolicy ? inputPolicy(op as OpDef<unknown>, inputs) : null;
+  if (!replaced) return dispatch(op, inputs, attrs);
+  try {
+    return dispatch(op, replaced, attrs);
+  } finally {
+    replaced.forEach((t, i) => {
+      if (t !== inputs[i]) t.dispose();
+    });
+  }
+}
+
+function dispatch<A>(op: OpDef<A>, inputs: readonly Tensor[], attrs: A): Tensor[] {
   const opU = op as OpDef<unknown>;
   for (let i = 0; i < inputs.length; i++) {
     const x = inputs[i];

@@ -14,6 +14,8 @@ export { jvp, jvpOnly } from './autodiff/forward.js';
 export { customVjp, customJvp } from './autodiff/custom.js';
 export { noGrad, withGrad, isGradEnabled, setAnomalyMode, withAnomalyMode } from './autodiff/tape.js';
 export { cpu } from './backends/cpu/index.js';
+export { backendOps, formatBackendOps, type BackendOpTable, type OpRow, type OpPath } from './backends/cpu/report.js';
+export { setBlas, blasStatus, setBlasMinFlops, blasMinFlops, type BlasStatus } from './backends/cpu/blas.js';
 export { HEAP_LIMIT_BYTES } from './core/heap.js';
 // modules and layers: all under `nn` (nn.Linear, nn.parameters(m), nn.eval(m), nn.init.kaimingUniform)
 export * as nn from './nn/index.js';

@@ -3,6 +3,7 @@
  * The `nabla` command. Subcommands:
  *   nabla demo [--steps N] [--seed S] [--lr X] [--every N]   fit a tiny MLP and watch the loss fall
  *   nabla info                                               backend, heap, shared memory, Node version
+ *   nabla ops [--native] [--json]                            which ops run natively per backend and dtype
  *   nabla train words --corpus <file> --method sgns|svd      word vectors (see src/cli/words.ts)
  * More (train, sample, bench) join as the library grows.
  */
@@ -12,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError } from 'commander';
 import { runDemo } from './demo.js';
 import { registerTrainWords } from './words.js';
+import { backendOps, formatBackendOps } from '../backends/cpu/report.js';
 import { cpu } from '../backends/cpu/index.js';
 import { HEAP_LIMIT_BYTES } from '../core/heap.js';
 import { memory } from '../core/memory.js';
@@ -79,6 +81,17 @@ export function buildProgram(out: (line: string) => void = console.log): Command
     .description('show the backend, heap size, shared memory and Node version')
     .action(() => {
       for (const line of infoLines()) out(line);
+    });
+
+  program
+    .command('ops')
+    .description('list which ops each backend runs natively, per dtype, and which fall back to the float64 reference')
+    .option('--native', 'only the ops with a native kernel')
+    .option('--json', 'print the table as JSON')
+    .action((opts: { native?: boolean; json?: boolean }) => {
+      const tables = backendOps();
+      if (opts.json) out(JSON.stringify(tables, null, 2));
+      else for (const line of formatBackendOps(tables, { nativeOnly: opts.native })) out(line);
     });
 
   registerTrainWords(program, out);

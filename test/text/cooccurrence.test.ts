@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { key } from '../../src/core/random.js';
 import { matmulF64, transposeF64 } from '../../src/linalg/index.js';
 import {
-  CooAccumulator, FastRng, cooccurrence, csrColSums, csrFromDense, csrGet, csrMatmulDense, csrRowSums, csrToDense,
+  CooAccumulator, FastRng, cooccurrence, csrAddTranspose, csrColSums, csrFromDense, csrGet, csrMatmulDense, csrRowSums, csrToDense,
   csrTransposeMatmulDense, keepProbabilities, vocabFromList, type WindowWeighting,
 } from '../../src/zoo/text/index.js';
 import { mulberry32 } from '../helpers/rng.js';
@@ -104,6 +104,39 @@ describe('sparse matrices', () => {
       }),
       { numRuns: 100 },
     );
+  });
+
+  it('the accumulator equals a naive sum for many triples, whatever the flush threshold (table growth, merges)', () => {
+    const rng = mulberry32(21);
+    const rows = 300;
+    const cols = 200;
+    const naive = new Float64Array(rows * cols);
+    const triples = Array.from({ length: 20_000 }, () => {
+      const r = Math.floor(rng() ** 3 * rows);
+      const c = Math.floor(rng() * cols);
+      const x = Math.round(rng() * 8) / 8;
+      naive[r * cols + c] += x;
+      return [r, c, x] as const;
+    });
+    for (const flushEvery of [1, 7, 1000, 1 << 20]) {
+      const acc = new CooAccumulator(rows, cols, { flushEvery });
+      for (const [r, c, x] of triples) acc.add(r, c, x);
+      const m = acc.toCsr();
+      expect(Array.from(csrToDense(m))).toEqual(Array.from(naive));
+      expect(m.data.length).toBe(new Set(triples.map(([r, c]) => r * cols + c)).size);
+    }
+  });
+
+  it('A + Aᵀ equals the dense sum', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 8 }), fc.integer(), (n, seed) => {
+        const rng = mulberry32(seed);
+        const a = Float64Array.from({ length: n * n }, () => (rng() < 0.5 ? 0 : Math.ceil(rng() * 5)));
+        const sum = csrToDense(csrAddTranspose(csrFromDense(a, n, n)));
+        for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) expect(sum[i * n + j]).toBe(a[i * n + j] + a[j * n + i]);
+      }),
+    );
+    expect(() => csrAddTranspose(csrFromDense([1, 2], 1, 2))).toThrow(/must be square, got 1x2/);
   });
 
   it('the accumulator sums duplicates in any order and across flushes', () => {

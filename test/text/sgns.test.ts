@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { key } from '../../src/core/random.js';
 import {
-  FastRng, buildNoiseTable, cooccurrence, csrToDense, fitSgnsExact, pmi, textCorpus, trainSgns, trainWordVectors, vocabFromList,
+  FastRng, buildNoiseTable, cooccurrence, createPairUpdater, defaultTableSize, csrToDense, fitSgnsExact, pmi, textCorpus, trainSgns, trainWordVectors, vocabFromList,
   type Csr,
 } from '../../src/zoo/text/index.js';
 
@@ -74,13 +74,16 @@ describe('SGNS is an implicit factorisation of PMI − log k (Levy & Goldberg 20
     expect(deviation(fit.w, fit.c, 1, counts, 1, 1).max).toBeGreaterThan(0.05);
   });
 
-  it('the hand-written SGD loop reaches the same dot products (k = 5, α = 0.75, 5 epochs)', () => {
-    const r = trainSgns(sentences, vocab, { dim: v, window, negatives: 5, noisePower: 0.75, sample: 0, epochs: 5, key: key(2) });
-    const dev = deviation(r.input, r.output, v, counts, 5, 0.75);
-    expect(dev.max).toBeLessThan(0.15);
-    expect(dev.mean).toBeLessThan(0.05);
-    expect(r.stats.words).toBe(5 * ids.length);
-  });
+  for (const kernel of ['js', 'wasm'] as const) {
+    it(`the hand-written SGD loop (${kernel}) reaches the same dot products (k = 5, α = 0.75, 5 epochs)`, () => {
+      const r = trainSgns(sentences, vocab, { dim: v, window, negatives: 5, noisePower: 0.75, sample: 0, epochs: 5, key: key(2), kernel });
+      expect(r.kernel).toBe(kernel);
+      const dev = deviation(r.input, r.output, v, counts, 5, 0.75);
+      expect(dev.max).toBeLessThan(0.15);
+      expect(dev.mean).toBeLessThan(0.05);
+      expect(r.stats.words).toBe(5 * ids.length);
+    });
+  }
 
   it("word2vec.c's rejection of negatives equal to the target biases small vocabularies away from PMI − log k", () => {
     const r = trainSgns(sentences, vocab, {
@@ -91,6 +94,44 @@ describe('SGNS is an implicit factorisation of PMI − log k (Levy & Goldberg 20
 });
 
 describe('SGNS training details', () => {
+  it('the WebAssembly SIMD pair update equals the TypeScript reference (padded rows stay zero)', () => {
+    for (const dim of [7, 16, 100]) {
+      const stride = (dim + 3) & ~3;
+      const rows = 50;
+      const js = createPairUpdater(rows, stride, 'js');
+      const wasm = createPairUpdater(rows, stride, 'wasm');
+      expect([js.kind, wasm.kind]).toEqual(['js', 'wasm']);
+      const rng = new FastRng(key(dim));
+      for (let i = 0; i < rows; i++) {
+        for (let t = 0; t < dim; t++) {
+          js.syn0[i * stride + t] = wasm.syn0[i * stride + t] = rng.uniform01() - 0.5;
+          js.syn1[i * stride + t] = wasm.syn1[i * stride + t] = rng.uniform01() - 0.5;
+        }
+      }
+      const targets = new Int32Array(6);
+      let lossJs = 0;
+      let lossWasm = 0;
+      for (let step = 0; step < 2000; step++) {
+        for (let d = 0; d < 6; d++) targets[d] = rng.below(rows);
+        const row = rng.below(rows);
+        lossJs += js.step(row, targets, 6, 0.05, true);
+        lossWasm += wasm.step(row, targets, 6, 0.05, true);
+      }
+      let diff = 0;
+      let scale = 0;
+      let padding = 0;
+      for (let p = 0; p < rows * stride; p++) {
+        diff = Math.max(diff, Math.abs(js.syn0[p] - wasm.syn0[p]), Math.abs(js.syn1[p] - wasm.syn1[p]));
+        scale = Math.max(scale, Math.abs(js.syn0[p]), Math.abs(js.syn1[p]));
+        if (p % stride >= dim) padding = Math.max(padding, Math.abs(wasm.syn0[p]), Math.abs(wasm.syn1[p]), Math.abs(js.syn0[p]));
+      }
+      expect(diff / scale).toBeLessThan(1e-5);
+      expect(padding).toBe(0);
+      expect(Math.abs(lossJs - lossWasm) / lossJs).toBeLessThan(1e-5);
+    }
+    expect(() => createPairUpdater(2, 4, 'gpu' as 'js')).toThrow(/kernel must be 'auto', 'wasm' or 'js', got "gpu"/);
+  });
+
   it('the noise table gives each word a share of slots ∝ count^0.75', () => {
     const c = Float64Array.of(1000, 300, 40, 7, 1);
     const size = 1 << 16;
@@ -100,6 +141,13 @@ describe('SGNS training details', () => {
     table.forEach((id) => slots[id]++);
     c.forEach((x, i) => expect(Math.abs(slots[i] / size - x ** 0.75 / z)).toBeLessThanOrEqual(1 / size));
     // Runs are contiguous and in id order.
+    // Default size: the rarest word gets ≥ 100 slots (within the clamp).
+    const auto = defaultTableSize(c, 0.75);
+    expect(auto).toBe(2 ** Math.max(16, Math.ceil(Math.log2((100 * z) / 1))));
+    expect(defaultTableSize(Float64Array.of(1e6, 1, 1), 0.75)).toBe(2 ** Math.ceil(Math.log2(100 * (1e6 ** 0.75 + 2))));
+    expect((auto * 1) / z).toBeGreaterThanOrEqual(100);
+    expect(defaultTableSize(Float64Array.of(1e9, 1), 0.75)).toBe(2 ** 25);
+    expect(defaultTableSize(Float64Array.of(1, 1), 0.75)).toBe(2 ** 16);
     let sorted = true;
     for (let i = 1; i < size; i++) sorted &&= table[i] >= table[i - 1];
     expect(sorted).toBe(true);

@@ -20,7 +20,7 @@
  */
 import { key as makeKey, type Key } from '../../core/random.js';
 import { FastRng } from './fastRng.js';
-import { CooAccumulator, type Csr } from './sparse.js';
+import { CooAccumulator, csrAddTranspose, type Csr } from './sparse.js';
 import { keepProbabilities, type IdSentences, type SubsampleFormula, type Vocab, subsampleInto } from './vocab.js';
 
 /** Distance weighting of contexts (see the module comment). */
@@ -102,9 +102,9 @@ export function cooccurrence(sentences: IdSentences, vocab: Vocab, options: Cooc
         const c = ids[j];
         const weight = weights[j - i];
         acc.add(w, c, weight);
-        acc.add(c, w, weight);
       }
     }
   }
-  return acc.toCsr();
+  // Each pair was added once, as (earlier word, later word); the symmetric matrix is A + Aᵀ.
+  return csrAddTranspose(acc.toCsr());
 }

@@ -10,15 +10,17 @@ export type { Vocab, VocabOptions, SubsampleFormula, IdSentences } from './vocab
 export { cooccurrence, distanceWeight } from './cooccurrence.js';
 export type { CooccurrenceOptions, WindowWeighting } from './cooccurrence.js';
 export {
-  CooAccumulator, csrFromDense, csrToDense, csrGet, csrRowSums, csrColSums, csrMatmulDense, csrTransposeMatmulDense, csrMap,
+  CooAccumulator, csrFromDense, csrToDense, csrGet, csrRowSums, csrColSums, csrMatmulDense, csrTransposeMatmulDense, csrMap, csrAddTranspose,
 } from './sparse.js';
 export type { Csr } from './sparse.js';
 export { pmi, ppmi, pmiMarginals } from './ppmi.js';
 export type { PmiOptions, PpmiOptions } from './ppmi.js';
 export { sparseRandomizedSvd, svdEmbedding } from './sparseSvd.js';
 export type { SparseSvdOptions } from './sparseSvd.js';
-export { trainSgns, buildNoiseTable } from './sgns.js';
+export { trainSgns, buildNoiseTable, defaultTableSize } from './sgns.js';
 export type { SgnsOptions, SgnsProgress, SgnsResult } from './sgns.js';
+export { createPairUpdater, createSgnsKernel, updatePairJs } from './sgnsKernel.js';
+export type { PairUpdater, SgnsKernel } from './sgnsKernel.js';
 export { fitSgnsExact } from './sgnsExact.js';
 export type { SgnsExactOptions, SgnsExactResult } from './sgnsExact.js';
 export { WordVectors } from './query.js';

@@ -27,6 +27,7 @@
 import { key as makeKey, split, uniform, type Key } from '../../core/random.js';
 import { checkWindow } from './cooccurrence.js';
 import { FastRng } from './fastRng.js';
+import { createPairUpdater } from './sgnsKernel.js';
 import { keepProbabilities, subsampleInto, type IdSentences, type SubsampleFormula, type Vocab } from './vocab.js';
 
 /** Options of {@link trainSgns}. */
@@ -47,7 +48,11 @@ export interface SgnsOptions {
   formula?: SubsampleFormula;
   /** Exponent α of the noise distribution #(c)^α (default 0.75). */
   noisePower?: number;
-  /** Slots in the noise table (default clamp(128·V, 2^20, 2^25)). */
+  /**
+   * Slots in the noise table. Default: enough for the rarest word to get
+   * ~100 slots (its probability within ~1%), a power of two clamped to
+   * [2^16, 2^25]; smaller tables stay in cache (word2vec.c always uses 1e8).
+   */
   tableSize?: number;
   /** Skip a negative equal to the positive target, as word2vec.c does (default false). */
   rejectPositive?: boolean;
@@ -55,6 +60,11 @@ export interface SgnsOptions {
   key?: Key;
   /** Average the loss of every update and report it (costs one log per target; default false). */
   trackLoss?: boolean;
+  /**
+   * Inner loop: 'wasm' (WebAssembly SIMD, sgnsKernel.ts), 'js' (the plain
+   * TypeScript reference loop) or 'auto' (default: wasm where available).
+   */
+  kernel?: 'auto' | 'wasm' | 'js';
   /** Called about every `progressEvery` words (default 200,000; at sentence ends) and at the end. */
   onProgress?: (progress: SgnsProgress) => void;
   progressEvery?: number;
@@ -78,6 +88,8 @@ export interface SgnsResult {
   input: Float32Array;
   /** Output ("context") vectors C, V×d row-major. */
   output: Float32Array;
+  /** The inner loop that ran. */
+  kernel: 'wasm' | 'js';
   stats: {
     /** In-vocabulary tokens read, before subsampling, over all epochs. */
     words: number;
@@ -115,6 +127,19 @@ export function buildNoiseTable(counts: Float64Array, power: number, size: numbe
   return table;
 }
 
+/** The default noise-table size (see {@link SgnsOptions.tableSize}). */
+export function defaultTableSize(counts: Float64Array, power: number): number {
+  let z = 0;
+  let least = Infinity;
+  for (let i = 0; i < counts.length; i++) {
+    const q = Math.pow(counts[i], power);
+    z += q;
+    least = Math.min(least, q);
+  }
+  const wanted = (100 * z) / least;
+  return 2 ** Math.min(25, Math.max(16, Math.ceil(Math.log2(wanted))));
+}
+
 /** Trains SGNS vectors for `vocab` on `sentences` (ids of `vocab`). */
 export function trainSgns(sentences: IdSentences, vocab: Vocab, options: SgnsOptions = {}): SgnsResult {
   const fn = 'trainSgns';
@@ -127,7 +152,7 @@ export function trainSgns(sentences: IdSentences, vocab: Vocab, options: SgnsOpt
   const noisePower = options.noisePower ?? 0.75;
   const v = vocab.words.length;
   if (v === 0) throw new Error(`${fn}: the vocabulary is empty`);
-  const tableSize = options.tableSize ?? Math.min(1 << 25, Math.max(1 << 20, 128 * v));
+  const tableSize = options.tableSize ?? defaultTableSize(vocab.counts, noisePower);
   const progressEvery = positiveInt(fn, 'progressEvery', options.progressEvery ?? 200_000);
   const keep = keepProbabilities(vocab, options.sample ?? 1e-3, options.formula ?? 'word2vec');
   const table = buildNoiseTable(vocab.counts, noisePower, tableSize);
@@ -136,9 +161,11 @@ export function trainSgns(sentences: IdSentences, vocab: Vocab, options: SgnsOpt
 
   const [initKey, streamKey] = split(options.key ?? makeKey(0));
   const init = uniform(initKey, v * dim, -0.5 / dim, 0.5 / dim);
-  const syn0 = Float32Array.from(init);
-  const syn1 = new Float32Array(v * dim);
-  const neu1e = new Float32Array(dim);
+  // Rows padded to a multiple of 4 floats (zeros that stay zero) so the SIMD kernel runs whole vectors.
+  const stride = (dim + 3) & ~3;
+  const pair = createPairUpdater(v, stride, options.kernel ?? 'auto');
+  const { syn0, syn1 } = pair;
+  for (let i = 0; i < v; i++) for (let t = 0; t < dim; t++) syn0[i * stride + t] = init[i * dim + t];
   const targets = new Int32Array(k + 1);
   const rng = new FastRng(streamKey);
   const uniform01 = (): number => rng.uniform01();
@@ -197,7 +224,7 @@ export function trainSgns(sentences: IdSentences, vocab: Vocab, options: SgnsOpt
             if (rejectPositive && target === center) continue;
             targets[count++] = target;
           }
-          const loss = updatePair(syn0, syn1, neu1e, buffer[j] * dim, targets, count, dim, lr, trackLoss);
+          const loss = pair.step(buffer[j], targets, count, lr, trackLoss);
           if (trackLoss) {
             lossSum += loss;
             lossCount += count;
@@ -217,52 +244,17 @@ export function trainSgns(sentences: IdSentences, vocab: Vocab, options: SgnsOpt
   if (wordsDone === 0) throw new Error(`${fn}: the corpus has no in-vocabulary words`);
   return {
     dim,
-    input: syn0,
-    output: syn1,
+    input: unpad(syn0, v, dim, stride),
+    output: unpad(syn1, v, dim, stride),
+    kernel: pair.kind,
     stats: { words: wordsDone, pairs, seconds, wordsPerSecond: wordsDone / Math.max(seconds, 1e-9) },
   };
 }
 
-/**
- * One SGD step for the input vector at row offset l1 of syn0 against
- * targets[0] (label 1) and targets[1..count) (label 0) in syn1: the hot loop.
- * Returns the summed loss −log σ(±f) when `trackLoss`, else 0.
- */
-function updatePair(
-  syn0: Float32Array, syn1: Float32Array, neu1e: Float32Array, l1: number,
-  targets: Int32Array, count: number, dim: number, lr: number, trackLoss: boolean,
-): number {
-  // Views of exactly dim elements let V8 drop the bounds checks in the loops below.
-  const w = syn0.subarray(l1, l1 + dim);
-  const dim4 = dim & ~3;
-  neu1e.fill(0);
-  let loss = 0;
-  for (let d = 0; d < count; d++) {
-    const l2 = targets[d] * dim;
-    const c = syn1.subarray(l2, l2 + dim);
-    const label = d === 0 ? 1 : 0;
-    // Four partial sums break the add dependency chain (about 1.2x faster here).
-    let f0 = 0;
-    let f1 = 0;
-    let f2 = 0;
-    let f3 = 0;
-    let t = 0;
-    for (; t < dim4; t += 4) {
-      f0 += w[t] * c[t];
-      f1 += w[t + 1] * c[t + 1];
-      f2 += w[t + 2] * c[t + 2];
-      f3 += w[t + 3] * c[t + 3];
-    }
-    for (; t < dim; t++) f0 += w[t] * c[t];
-    const sigma = 1 / (1 + Math.exp(-(f0 + f1 + f2 + f3)));
-    if (trackLoss) loss -= Math.log(label === 1 ? sigma : 1 - sigma);
-    const g = (label - sigma) * lr;
-    for (t = 0; t < dim; t++) {
-      const ct = c[t];
-      neu1e[t] += g * ct;
-      c[t] = ct + g * w[t];
-    }
-  }
-  for (let t = 0; t < dim; t++) w[t] += neu1e[t];
-  return loss;
+
+/** The V×dim rows of a V×stride padded matrix, as a new array. */
+function unpad(a: Float32Array, v: number, dim: number, stride: number): Float32Array {
+  const out = new Float32Array(v * dim);
+  for (let i = 0; i < v; i++) out.set(a.subarray(i * stride, i * stride + dim), i * dim);
+  return out;
 }

@@ -20,37 +20,85 @@ function checkShape(fn: string, rows: number, cols: number): void {
   if (rows * cols > Number.MAX_SAFE_INTEGER) throw new Error(`${fn}: ${rows}x${cols} has too many cells to index`);
 }
 
+const EMPTY = -1;
+
 /**
- * Sums (row, col, value) triples. Entries are summed in a hash map; when the
- * map holds `flushEvery` cells it is sorted into a compact run (16 bytes per
- * cell instead of the map's much larger per-entry cost) and merged into the
- * runs so far, so peak memory is the compact result plus one bounded map.
+ * Sums (row, col, value) triples. Entries are summed in an open-addressing
+ * hash table held in two typed arrays (cell key row·cols + col, and value;
+ * linear probing, load ≤ 1/2), far cheaper per entry than a JS Map with
+ * number keys. When the table holds `flushEvery` cells (and at least half as
+ * many as merged so far) it is sorted into a compact run (16 bytes per cell)
+ * and merged into the run so far, so the hash table's larger per-cell cost
+ * applies to a bounded share of the cells and each merge is amortised.
  */
 export class CooAccumulator {
   readonly rows: number;
   readonly cols: number;
   private readonly flushEvery: number;
-  private pending = new Map<number, number>();
+  private slotKeys: Float64Array;
+  private slotValues: Float64Array;
+  private mask: number;
+  private used = 0;
   private keys = new Float64Array(0);
   private values = new Float64Array(0);
 
   constructor(rows: number, cols: number, options: { flushEvery?: number } = {}) {
     checkShape('CooAccumulator', rows, cols);
-    const flushEvery = options.flushEvery ?? 1 << 21;
+    const flushEvery = options.flushEvery ?? 1 << 20;
     if (!Number.isSafeInteger(flushEvery) || flushEvery < 1) {
       throw new Error(`CooAccumulator: flushEvery must be a positive integer, got ${flushEvery}`);
     }
     this.rows = rows;
     this.cols = cols;
     this.flushEvery = flushEvery;
+    const capacity = 1 << 10;
+    this.slotKeys = new Float64Array(capacity).fill(EMPTY);
+    this.slotValues = new Float64Array(capacity);
+    this.mask = capacity - 1;
+  }
+
+  /** Slot of `key`: where it is, or the empty slot where it would go. */
+  private slot(key: number): number {
+    // Mix the low and high 32 bits (keys are integers below 2^53), then probe linearly.
+    const lo = key >>> 0;
+    const hi = (key / 4294967296) >>> 0;
+    let h = Math.imul(lo ^ Math.imul(hi, 0x85ebca6b), 0x9e3779b1);
+    h ^= h >>> 15;
+    let i = h & this.mask;
+    const keys = this.slotKeys;
+    while (keys[i] !== key && keys[i] !== EMPTY) i = (i + 1) & this.mask;
+    return i;
   }
 
   /** Adds `value` to cell (row, col). Indices are trusted (hot path); callers validate. */
   add(row: number, col: number, value: number): void {
     const key = row * this.cols + col;
-    const pending = this.pending;
-    pending.set(key, (pending.get(key) ?? 0) + value);
-    if (pending.size >= this.flushEvery) this.flush();
+    const i = this.slot(key);
+    if (this.slotKeys[i] === key) {
+      this.slotValues[i] += value;
+      return;
+    }
+    this.slotKeys[i] = key;
+    this.slotValues[i] = value;
+    this.used++;
+    // The threshold grows with the merged run so that merging stays amortised O(1) per cell.
+    if (this.used >= this.flushEvery && 2 * this.used >= this.keys.length) this.flush();
+    else if (2 * this.used > this.slotKeys.length) this.grow();
+  }
+
+  /** Doubles the table and re-inserts every cell. */
+  private grow(): void {
+    const oldKeys = this.slotKeys;
+    const oldValues = this.slotValues;
+    this.slotKeys = new Float64Array(oldKeys.length * 2).fill(EMPTY);
+    this.slotValues = new Float64Array(oldKeys.length * 2);
+    this.mask = this.slotKeys.length - 1;
+    for (let j = 0; j < oldKeys.length; j++) {
+      if (oldKeys[j] === EMPTY) continue;
+      const i = this.slot(oldKeys[j]);
+      this.slotKeys[i] = oldKeys[j];
+      this.slotValues[i] = oldValues[j];
+    }
   }
 
   /** Number of distinct cells so far (after merging). */
@@ -59,14 +107,18 @@ export class CooAccumulator {
     return this.keys.length;
   }
 
-  /** Sorts the pending map into a run and merges it with the accumulated one. */
+  /** Sorts the table's cells into a run, merges it with the accumulated one and empties the table. */
   private flush(): void {
-    const pending = this.pending;
-    if (pending.size === 0) return;
-    const newKeys = Float64Array.from(pending.keys()).sort();
+    if (this.used === 0) return;
+    const newKeys = new Float64Array(this.used);
+    let n0 = 0;
+    const slotKeys = this.slotKeys;
+    for (let j = 0; j < slotKeys.length; j++) if (slotKeys[j] !== EMPTY) newKeys[n0++] = slotKeys[j];
+    newKeys.sort();
     const newValues = new Float64Array(newKeys.length);
-    for (let i = 0; i < newKeys.length; i++) newValues[i] = pending.get(newKeys[i])!;
-    pending.clear();
+    for (let i = 0; i < newKeys.length; i++) newValues[i] = this.slotValues[this.slot(newKeys[i])];
+    slotKeys.fill(EMPTY);
+    this.used = 0;
     const a = this.keys;
     const av = this.values;
     const mergedKeys = new Float64Array(a.length + newKeys.length);
@@ -212,4 +264,49 @@ export function csrMap(a: Csr, f: (value: number, row: number, col: number) => n
     indptr[i + 1] = n;
   }
   return { rows: a.rows, cols: a.cols, indptr, indices: indices.slice(0, n), data: data.slice(0, n) };
+}
+
+/** A + Aᵀ for a square CSR matrix (e.g. to symmetrise counts accumulated one way). */
+export function csrAddTranspose(a: Csr): Csr {
+  if (a.rows !== a.cols) throw new Error(`csrAddTranspose: a must be square, got ${a.rows}x${a.cols}`);
+  const n = a.rows;
+  // Aᵀ by counting sort on the column index: rows of Aᵀ come out with ascending columns.
+  const tPtr = new Int32Array(n + 1);
+  for (let p = 0; p < a.indices.length; p++) tPtr[a.indices[p] + 1]++;
+  for (let i = 0; i < n; i++) tPtr[i + 1] += tPtr[i];
+  const fill = tPtr.slice(0, n);
+  const tIdx = new Int32Array(a.indices.length);
+  const tVal = new Float64Array(a.indices.length);
+  for (let i = 0; i < n; i++) {
+    for (let p = a.indptr[i]; p < a.indptr[i + 1]; p++) {
+      const q = fill[a.indices[p]]++;
+      tIdx[q] = i;
+      tVal[q] = a.data[p];
+    }
+  }
+  // Merge row i of A with row i of Aᵀ.
+  const indptr = new Int32Array(n + 1);
+  const indices = new Int32Array(2 * a.indices.length);
+  const data = new Float64Array(2 * a.indices.length);
+  let m = 0;
+  for (let i = 0; i < n; i++) {
+    let p = a.indptr[i];
+    let q = tPtr[i];
+    const pEnd = a.indptr[i + 1];
+    const qEnd = tPtr[i + 1];
+    while (p < pEnd || q < qEnd) {
+      if (q >= qEnd || (p < pEnd && a.indices[p] < tIdx[q])) {
+        indices[m] = a.indices[p];
+        data[m++] = a.data[p++];
+      } else if (p >= pEnd || tIdx[q] < a.indices[p]) {
+        indices[m] = tIdx[q];
+        data[m++] = tVal[q++];
+      } else {
+        indices[m] = a.indices[p];
+        data[m++] = a.data[p++] + tVal[q++];
+      }
+    }
+    indptr[i + 1] = m;
+  }
+  return { rows: n, cols: n, indptr, indices: indices.slice(0, m), data: data.slice(0, m) };
 }

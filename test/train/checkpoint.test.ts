@@ -56,7 +56,7 @@ describe('checkpoint', () => {
     };
     const lossOf = (outs: Tensor[]): Tensor => nb.add(nb.sum(nb.square(outs[0]!)), nb.sum(nb.sin(outs[1]!))); // outs[2] unused
     const [ga, gw] = nb.tidy(() => nb.gradients([lossOf(fn(a, b, idx))], [a, w]));
-    const [ca, cw] = nb.tidy(() => nb.gradients([lossOf(checkpoint(fn as never, [a, b, idx], [w]) as Tensor[])], [a, w]));
+    const [ca, cw] = nb.tidy(() => nb.gradients([lossOf(checkpoint(fn as never, [a, b, idx], [w]) as unknown as Tensor[])], [a, w]));
     expectBitwise(ca!, ga!);
     expectBitwise(cw!, gw!);
     for (const t of [a, b, idx, w, ga, gw, ca, cw]) t!.dispose();

@@ -124,7 +124,7 @@ describe('trainStep', () => {
         optimizer: opt,
         optState: s,
         microBatches: micro,
-        loss: (k) => nb.mseLoss(mlp(p, nb.slice(x, [[k * n, (k + 1) * n]])), nb.slice(y, [[k * n, (k + 1) * n]])),
+        loss: (k) => nb.mseLoss(mlp(p, nb.slice(x, [{ start: k * n, stop: (k + 1) * n }])), nb.slice(y, [{ start: k * n, stop: (k + 1) * n }])),
       });
       expect(r.skipped).toBe(false);
       expect(r.optState.step).toBe(1);

@@ -346,6 +346,9 @@ export function conv(x: Tensor, w: Tensor, bias: Tensor | null = null, opts: Con
   const nd = w.ndim - 2;
   if (nd < 1 || nd > 3) throw new Error(`conv: w is ${shapeStr(w.shape)}; it must be (C_out, C_in/groups, k…) with 1 to 3 spatial axes`);
   const a = convAttrs('conv', w.shape.slice(2), opts);
+  if (x.ndim === nd + 1 && x.shape[0] !== w.shape[1]! * a.groups) {
+    throw new Error(`conv: x ${shapeStr(x.shape)} is read as unbatched (C, …) with ${x.shape[0]} channels, but w ${shapeStr(w.shape)} with groups ${a.groups} expects ${w.shape[1]! * a.groups}`);
+  }
   if (x.ndim === nd + 1) {
     return tidy(() => {
       const y = conv(reshape(x, [1, ...x.shape]), w, bias, opts);

@@ -224,6 +224,42 @@ describe('layer details', () => {
     });
   });
 
+  it('norm modules: defaults, affine switches, ScaleNorm starts at √dim', () => {
+    nb.tidy(() => {
+      expect(Object.keys(nn.namedParameters(new nn.LayerNorm(4, { elementwiseAffine: false })))).toEqual([]);
+      expect(Object.keys(nn.namedParameters(new nn.LayerNorm(4, { bias: false })))).toEqual(['weight']);
+      expect(new nn.RMSNorm(4).config.eps).toBe(1e-6);
+      const s = new nn.ScaleNorm(16);
+      expect(s.scale.shape).toEqual([]);
+      expect(s.scale.item()).toBe(4);
+      const x = nb.normal(k(20), [3, 16], { dtype: 'f64' });
+      // every output row has norm g = 4
+      expectClose(nb.norm(nb.astype(s.forward(nb.astype(x, 'f32')), 'f64'), 2, -1).toF64(), [4, 4, 4], 1e-6, 'ScaleNorm row norms');
+    });
+  });
+
+  it('learned positions: rows offset … offset + n − 1 are added and only they get gradients', () => {
+    nb.tidy(() => {
+      const pe = new nn.LearnedPositionalEmbedding(6, 3, { key: k(21), dtype: 'f64' });
+      const x = nb.zeros([2, 2, 3], { dtype: 'f64' });
+      const y = pe.forward(x, 3);
+      expectClose(nb.slice(y, [1]).toF64(), nb.slice(pe.weight, [{ start: 3, stop: 5 }]).toF64(), 0, 'rows 3, 4');
+      nb.backward(nb.sum(y));
+      expect(nb.sum(nb.abs(pe.weight.grad!), 1).toArray()).toEqual([0, 0, 0, 6, 6, 0]);
+      expect(() => pe.forward(x, 5)).toThrow(/positions 5…6 exceed the table of 6 positions/);
+    });
+  });
+
+  it('Gaussian Fourier options: log input and cos first', () => {
+    nb.tidy(() => {
+      const g = new nn.GaussianFourierProjection({ key: k(22), embeddingSize: 3, log: true, flipSinToCos: true, dtype: 'f64' });
+      const x = nb.tensor([0.5, 2], { dtype: 'f64' });
+      const w = g.W.toF64();
+      const want = [0.5, 2].flatMap((t) => [...Array.from(w, (f) => Math.cos(2 * Math.PI * Math.log(t) * f)), ...Array.from(w, (f) => Math.sin(2 * Math.PI * Math.log(t) * f))]);
+      expectClose(g.forward(x).toF64(), want, 1e-14, 'features');
+    });
+  });
+
   it('MLP: one Linear per width, activation between, dropout driven by the key', () => {
     nb.tidy(() => {
       const m = new nn.MLP(4, [8, 8], 2, { key: k(16), activation: 'silu', dropout: 0.5 });

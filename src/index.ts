@@ -25,3 +25,6 @@ export { sgd, adam, adamw, lion, clipGradNorm, globalNorm, type Optimizer, type 
 export * from './io/index.js';
 export { dynamicLossScale, type LossScaler, type LossScaleConfig, type LossScaleState } from './train/lossScale.js';
 export { saveCheckpoint, loadCheckpoint, listCheckpoints, assignWeights, type CheckpointContents, type LoadedCheckpoint } from './train/checkpointFile.js';
+// training systems: all under `train`, the common ones also at the top
+export * as train from './train/index.js';
+export { autocast, checkpoint, checkpointSequential, trainStep, trainLoop, formatProgress, saveTrainingState, loadTrainingState, type Precision } from './train/index.js';

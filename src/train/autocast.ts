@@ -7,7 +7,7 @@
  * (`setInputPolicy` in `ops/apply.ts`) that casts float inputs at each
  * primitive op's boundary, by the op's class:
  *
- * - **lower** (matmul, conv): every float32 input is cast to the 16-bit type.
+ * - **lower** (matmul, convolutions): every float32 input is cast to the 16-bit type.
  *   Parameters stay float32; their 16-bit copies are made per use, and the
  *   VJP of `astype` casts gradients back, so masters receive float32 grads.
  * - **narrow** (add, sub, mul, div, where, maximum, minimum, concat,
@@ -47,7 +47,8 @@ export type Precision = 'f16' | 'bf16' | 'f32';
 /** How the policy treats an op's inputs (see the file comment). */
 export type CastClass = 'lower' | 'narrow' | 'float32';
 
-const LOWER = ['matmul', 'conv1d', 'conv2d', 'convTranspose1d', 'convTranspose2d'];
+// convBackpropInput is also the forward op of transposed convolutions
+const LOWER = ['matmul', 'conv', 'convBackpropInput', 'convBackpropFilter'];
 const NARROW = ['add', 'sub', 'mul', 'div', 'maximum', 'minimum', 'where', 'concat', 'scatter', 'scatterAdd', 'indexAdd'];
 const FLOAT32 = [
   // reductions and scans: accumulate and store in float32
@@ -85,6 +86,9 @@ const CLASSES = new Map<string, CastClass>([
   ...NARROW.map((n) => [n, 'narrow'] as const),
   ...FLOAT32.map((n) => [n, 'float32'] as const),
 ]);
+
+/** Every classified op by name (the tests check each is a real primitive). */
+export const CAST_CLASSES: ReadonlyMap<string, CastClass> = CLASSES;
 
 /** The cast class of an op under autocast (undefined: it follows its inputs). */
 export function castClassOf(opName: string): CastClass | undefined {

@@ -23,11 +23,12 @@
  * draws the same dropout mask again. Do not derive keys from a counter that
  * `fn` advances.
  *
- * `checkpointSequential(layers, segments, x)` splits a stack of n layers into
+ * `checkpointSequential(layers, segments, x, {key})` splits a stack of n layers into
  * `segments` (default ⌈√n⌉) consecutive runs and checkpoints each but the
  * last (its activations are needed by the backward pass straight away), so
  * the tape holds the segment boundaries plus one segment: O(√n) activations
- * for one extra forward pass (Chen et al., section 4.1).
+ * for one extra forward pass (Chen et al., section 4.1). With the same key,
+ * it computes exactly what `nn.Sequential(layers).forward(x, key)` does.
  */
 import { Tensor } from '../core/tensor.js';
 import { isFloat } from '../core/dtype.js';
@@ -35,14 +36,18 @@ import { tidy } from '../core/memory.js';
 import { customVjp } from '../autodiff/custom.js';
 import { gradients } from '../autodiff/backward.js';
 import { anomaly, isGradEnabled, withGrad, type Node } from '../autodiff/tape.js';
+import type { Key } from '../core/random.js';
+import { foldIn } from '../ops/random.js';
+import { Module, namedParameters } from '../nn/module.js';
 import { autocastPrecision, withAutocast } from './autocast.js';
 
 /** Where the parameters of a segment are: a list, a record, or any object tree holding them (a module). */
 export type ParamTree = unknown;
 
 /**
- * The tensors that require grad in an object tree (arrays, Maps, plain and
- * class objects' own enumerable fields), each once, in a stable order.
+ * The tensors that require grad in an object tree (nn Modules through their
+ * own parameter walk; arrays, Maps, plain and class objects' own enumerable
+ * fields), each once, in a stable order.
  */
 export function collectParams(tree: ParamTree, fn = 'checkpoint'): Tensor[] {
   const out: Tensor[] = [];
@@ -58,6 +63,11 @@ export function collectParams(tree: ParamTree, fn = 'checkpoint'): Tensor[] {
         );
       }
       out.push(v);
+      return;
+    }
+    if (v instanceof Module) {
+      // a module lists its own parameters (it knows its fields, e.g. a ModuleList's items)
+      for (const [name, t] of Object.entries(namedParameters(v))) visit(t, path ? `${path}.${name}` : name, depth + 1);
       return;
     }
     if (depth > 64) throw new Error(`${fn}: the parameter tree is nested more than 64 levels deep at ${path}`);
@@ -152,15 +162,17 @@ export function checkpoint(fn: SegmentFn, inputs: Tensor | readonly Tensor[], pa
 }
 
 /** A layer of a sequential stack: a function, or an object with a `forward` method (its fields are searched for parameters). */
-export type SequentialLayer = ((x: Tensor) => Tensor) | { forward(x: Tensor): Tensor };
+export type SequentialLayer = ((x: Tensor) => Tensor) | { forward(x: Tensor, key?: Key): Tensor };
 
 export interface CheckpointSequentialOptions {
   /** parameters used by function layers (any object tree); object layers are searched themselves */
   params?: ParamTree;
+  /** randomness for the layers: layer i's forward gets foldIn(key, i), as in nn.Sequential (functions get none) */
+  key?: Key;
 }
 
-function callLayer(layer: SequentialLayer, x: Tensor, i: number): Tensor {
-  const y = typeof layer === 'function' ? layer(x) : layer.forward(x);
+function callLayer(layer: SequentialLayer, x: Tensor, i: number, key: Key | undefined): Tensor {
+  const y = typeof layer === 'function' ? layer(x) : layer.forward(x, key ? foldIn(key, i) : undefined);
   if (!(y instanceof Tensor)) throw new Error(`checkpointSequential: layer ${i} returned ${y === null ? 'null' : typeof y}, not a Tensor`);
   return y;
 }
@@ -206,7 +218,7 @@ export function checkpointSequential(layers: readonly SequentialLayer[], segment
       const run = (t: Tensor): Tensor => {
         let h = t;
         seg.forEach((l, j) => {
-          const y = tidy(() => callLayer(l, h, a + j));
+          const y = tidy(() => callLayer(l, h, a + j, opts.key));
           if (h !== t && h !== y) h.dispose();
           h = y;
         });

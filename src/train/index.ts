@@ -1,5 +1,5 @@
 /** Training systems: mixed precision, loss scaling, gradient checkpointing, the step and loop helpers, checkpoints and exact resume. */
-export { autocast, withAutocast, autocastPrecision, castClassOf, type Precision, type CastClass } from './autocast.js';
+export { autocast, withAutocast, autocastPrecision, castClassOf, CAST_CLASSES, type Precision, type CastClass } from './autocast.js';
 export { dynamicLossScale, type LossScaler, type LossScaleConfig, type LossScaleState } from './lossScale.js';
 export { checkpoint, checkpointSequential, collectParams, segmentBounds, type SegmentFn, type SequentialLayer, type CheckpointSequentialOptions, type ParamTree } from './checkpoint.js';
 export { trainStep, type TrainStepOptions, type TrainStepResult } from './step.js';

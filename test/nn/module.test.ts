@@ -205,6 +205,34 @@ describe('state dicts', () => {
   });
 });
 
+describe('with the optimisers', () => {
+  it('namedParameters and namedGrads feed an optimiser; frozen parameters stay put', () => {
+    const m = nb.tidy(() => new nn.Sequential([new nn.Linear(3, 8, { key: k(20) }), nb.tanh, new nn.Linear(8, 1, { key: k(21) })]));
+    nn.freeze(m, (name) => name === '0.bias');
+    const frozenBias = m.items[0] instanceof nn.Linear ? m.items[0].bias!.toF64().slice() : null;
+    const x = nb.normal(k(22), [16, 3]);
+    const target = nb.sum(x, -1, true);
+    const params = nn.namedParameters(m);
+    const opt = nb.adamw({ lr: 0.05, weightDecay: 0 });
+    let state = opt.init(params);
+    const losses: number[] = [];
+    for (let step = 0; step < 30; step++) {
+      nb.tidy(() => {
+        const loss = nb.mseLoss(m.forward(x), target);
+        losses.push(loss.item());
+        nb.backward(loss);
+      });
+      state = opt.update(nn.namedGrads(m), state, params).state;
+      nn.zeroGrad(m);
+    }
+    expect(losses.at(-1)!).toBeLessThan(0.2 * losses[0]!);
+    expect((m.items[0] as nn.Linear).bias!.toF64()).toEqual(frozenBias);
+    nn.dispose(m);
+    x.dispose();
+    target.dispose();
+  });
+});
+
 describe('memory', () => {
   it('a model built in tidy survives it; forward + backward in tidy leaks nothing; dispose frees everything', () => {
     const base = nb.memory().liveTensors;

@@ -209,15 +209,15 @@ export const doWhile = (cond: I32, ...xs: Ins[]): Ins => loop(...xs, brIf(0, con
 
 // ---------------------------------------------------------------- module
 
-export interface FuncRef {
+export interface FuncRef<R extends ValType | null = ValType | null> {
   readonly index: number;
   readonly name: string;
-  readonly result: ValType | null;
+  readonly result: R;
 }
 
 const callCode = (f: FuncRef, args: readonly Expr[]): number[] => [...args.flatMap((a) => a.c), 0x10, ...uleb(f.index)];
 /** call of a function that returns a value */
-export const call = (f: FuncRef, ...args: Expr[]): Expr => {
+export const call = <R extends ValType>(f: FuncRef<R>, ...args: Expr[]): Expr<R> => {
   if (!f.result) throw new Error(`call: ${f.name} returns nothing; use callS`);
   return e(f.result, callCode(f, args));
 };
@@ -275,13 +275,13 @@ export class ModuleBuilder {
    * order of `params`' keys) and a scope to declare more locals, and returns
    * the body's statements.
    */
-  func<P extends Params>(
+  func<P extends Params, R extends ValType | null>(
     name: string,
     params: P,
-    result: ValType | null,
+    result: R,
     build: (p: Locals<P>, f: FuncScope) => Ins[],
     opts: { export?: boolean } = {},
-  ): FuncRef {
+  ): FuncRef<R> {
     const keys = Object.keys(params);
     const locals = Object.fromEntries(keys.map((k, i) => [k, { t: params[k], index: i }])) as Locals<P>;
     const scope = new FuncScope(keys.length);

@@ -86,7 +86,7 @@ function checkClosure(outs: readonly Tensor[], allowed: ReadonlySet<Tensor>): vo
   const bad = (t: Tensor): never => {
     throw new Error(
       `checkpoint: the segment uses ${t.describe()}, which requires grad but is neither among its inputs nor its params; ` +
-        'pass it in params (or as an input), or its gradient would be lost',
+        'pass it in params, or pass the tensor computed from it as an input; otherwise its gradient would be lost',
     );
   };
   for (const o of outs) if (!o.node && o.requiresGrad && !allowed.has(o.leaf ?? o)) bad(o.leaf ?? o);

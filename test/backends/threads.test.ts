@@ -112,7 +112,16 @@ describe('thread pool', () => {
 
   it('rejects bad jobs with clear errors', () => {
     expect(() => pool.run([{ fn: 9999, args: [] }])).toThrow(/unknown kernel id 9999/);
-    expect(() => pool.run(Array.from({ length: 1000 }, () => ({ fn: ids.count!, args: [0, 0] })))).toThrow(/1000 tasks; at most 256/);
+    expect(() => pool.run([{ fn: ids.count!, args: new Array<number>(40).fill(0) }])).toThrow(/40 arguments; at most 30/);
+  });
+
+  it('more tasks than a job holds run as successive jobs, each once', () => {
+    const n = 1000;
+    const ptr = heap().alloc(n * 4);
+    new Int32Array(heap().buffer, ptr, n).fill(0);
+    pool.run(Array.from({ length: n }, (_, s) => ({ fn: ids.count!, args: [ptr, s] })));
+    expect(new Int32Array(heap().buffer, ptr, n).every((x) => x === 1)).toBe(true);
+    heap().free(ptr);
   });
 
   it.skipIf(!wasmFeatures().relaxed)('relaxed SIMD modules compile and run in workers too', () => {

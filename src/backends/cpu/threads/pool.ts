@@ -111,13 +111,19 @@ export class ThreadPool {
     return this.scratchPtrs[0] ?? 0;
   }
 
-  /** Run the tasks on all threads; returns when every task has finished. Throws the first task's error. */
+  /**
+   * Run the tasks on all threads; returns when every task has finished.
+   * Throws the first task's error. More than MAX_TASKS tasks run as
+   * successive jobs, in order.
+   */
   run(tasks: readonly Task[]): void {
     this.assertOpen('run');
-    const n = tasks.length;
-    if (n === 0) return;
-    if (n > L.MAX_TASKS) throw new Error(`ThreadPool.run: ${n} tasks; at most ${L.MAX_TASKS} per job`);
     if (this.running) throw new Error('ThreadPool.run: called while a job is running (kernels cannot start jobs)');
+    for (let at = 0; at < tasks.length; at += L.MAX_TASKS) this.runJob(at === 0 && tasks.length <= L.MAX_TASKS ? tasks : tasks.slice(at, at + L.MAX_TASKS));
+  }
+
+  private runJob(tasks: readonly Task[]): void {
+    const n = tasks.length;
     const { I, T } = this;
     for (let t = 0; t < n; t++) {
       const { fn, args } = tasks[t]!;

@@ -244,8 +244,25 @@ export function gradients(outputs: Tensor[], inputs: Tensor[], cotangents?: Tens
 type Fn = (...args: Tensor[]) => Tensor;
 
 /** Prepare function arguments to be differentiated: a fresh node (or leaf) per argument to collect gradients at. */
+/**
+ * How many grad/vjp function evaluations enclose the current code. Inside one, an
+ * inner grad must record its backward pass even when its own arguments do not
+ * require grad: the function may capture a tensor the outer derivative is taken
+ * with respect to (grad(w => f(x, w)) inside grad over x).
+ */
+let evalDepth = 0;
+
+function evaluate<R>(fn: () => R): R {
+  evalDepth++;
+  try {
+    return withGrad(true, fn);
+  } finally {
+    evalDepth--;
+  }
+}
+
 function prepareArgs(args: Tensor[], argnums: number[]): { xs: Tensor[]; nested: boolean } {
-  const nested = isGradEnabled() && args.some((a) => a.requiresGrad);
+  const nested = isGradEnabled() && (evalDepth > 0 || args.some((a) => a.requiresGrad));
   const xs = args.map((a, i) => {
     if (!argnums.includes(i)) return a;
     if (!isFloat(a.dtype)) throw new Error(`grad: argument ${i} is ${a.describe()}; only floating tensors can be differentiated`);
@@ -273,7 +290,7 @@ export function valueAndGrad(f: Fn, opts: { argnums?: number | number[] } = {}):
     tidy(() => {
       const argnums = normArgnums(opts.argnums, args.length);
       const { xs, nested } = prepareArgs(args, argnums);
-      const y = withGrad(true, () => f(...xs));
+      const y = evaluate(() => f(...xs));
       if (!(y instanceof Tensor)) throw new Error('grad: the function must return a Tensor');
       if (y.size !== 1) throw new Error(`grad: the function must return a scalar, got ${y.describe()}; use vjp for non-scalar outputs`);
       const targets = argnums.map((i) => xs[i]!);
@@ -306,7 +323,7 @@ export function grad(f: Fn, opts: { argnums?: number | number[] } = {}): (...arg
 export function vjp(f: (...args: Tensor[]) => Tensor, ...primals: Tensor[]): [Tensor, (ct: Tensor) => Tensor[]] {
   const argnums = primals.map((_, i) => i);
   const { xs, nested } = prepareArgs(primals, argnums);
-  const y = withGrad(true, () => f(...xs));
+  const y = evaluate(() => f(...xs));
   const pullback = (ct: Tensor): Tensor[] => {
     if (!shapesEqual(ct.shape, y.shape)) throw new Error(`vjp: cotangent is ${shapeStr(ct.shape)} but the output is ${shapeStr(y.shape)}`);
     if (!y.requiresGrad) return xs.map((x) => zerosFor(x));

@@ -222,3 +222,15 @@ describe('custom rules', () => {
     });
   });
 });
+
+describe('nested grad with a captured tensor', () => {
+  it('grad over x of (grad over w of f(x, w)) sees x captured by the inner function', () => {
+    nb.tidy(() => {
+      // f(x, w) = x·w²  →  ∂f/∂w = 2xw  →  ∂/∂x Σ 2xw = 2w
+      const w0 = nb.tensor([1.5, -2], { dtype: 'f64' });
+      const x0 = nb.tensor([3, 4], { dtype: 'f64' });
+      const outer = nb.grad((x: nb.Tensor) => nb.sum(nb.grad((w: nb.Tensor) => nb.sum(nb.mul(x, nb.mul(w, w))))(w0) as nb.Tensor));
+      expect((outer(x0) as nb.Tensor).toArray()).toEqual([3, -4]);
+    });
+  });
+});

@@ -177,8 +177,8 @@ export const tanh = (x: Tensor): Tensor => unary('tanh', x);
 export const sigmoid = (x: Tensor): Tensor => unary('sigmoid', x);
 export const softplus = (x: Tensor, beta = 1): Tensor => unary('softplus', x, { beta });
 export const relu = (x: Tensor): Tensor => unary('relu', x);
-/** GELU; `approximate: 'tanh'` (default, as in GPT-2) or 'none' for the exact erf form. */
-export const gelu = (x: Tensor, approximate: 'tanh' | 'none' = 'tanh'): Tensor => unary(approximate === 'none' ? 'geluErf' : 'gelu', x);
+/** GELU: exact x·Φ(x) by default (PyTorch's default); `approximate: 'tanh'` for the GPT-2 form. */
+export const gelu = (x: Tensor, approximate: 'tanh' | 'none' = 'none'): Tensor => unary(approximate === 'none' ? 'geluErf' : 'gelu', x);
 export const silu = (x: Tensor): Tensor => unary('silu', x);
 export const elu = (x: Tensor, alpha = 1): Tensor => unary('elu', x, { alpha });
 export const erf = (x: Tensor): Tensor => unary('erf', x);

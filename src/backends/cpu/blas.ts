@@ -43,8 +43,12 @@ export const BLAS_CANDIDATES: readonly string[] = [
   '/System/Library/Frameworks/Accelerate.framework/Accelerate',
 ];
 
-/** Default of `blasMinFlops()`: 2·128³, the size from which BLAS wins here (see docs/benchmarks.md). */
-export const DEFAULT_BLAS_MIN_FLOPS = 2 * 128 ** 3;
+/**
+ * Default of `blasMinFlops()`: 2·64³. Measured on the development machine
+ * (docs/benchmarks.md, "BLAS threshold"), OpenBLAS through koffi beats the
+ * WASM kernel from about 48³ up; below, both are dominated by per-call costs.
+ */
+export const DEFAULT_BLAS_MIN_FLOPS = 2 * 64 ** 3;
 
 const ROW_MAJOR = 101;
 const NO_TRANS = 111;
@@ -188,9 +192,9 @@ export function blasMinFlops(): number {
   return n;
 }
 
-/** Set `blasMinFlops()` (0 sends every product to BLAS); `undefined` returns to the default or the variable. */
+/** Set `blasMinFlops()` (0 sends every product to BLAS, Infinity none); `undefined` returns to the default or the variable. */
 export function setBlasMinFlops(flops: number | undefined): void {
-  if (flops !== undefined && (!Number.isFinite(flops) || flops < 0)) throw new Error(`setBlasMinFlops: flops must be a number ≥ 0, got ${flops}`);
+  if (flops !== undefined && !(typeof flops === 'number' && flops >= 0)) throw new Error(`setBlasMinFlops: flops must be a number ≥ 0 (Infinity: never), got ${flops}`);
   minFlopsOverride = flops;
 }
 

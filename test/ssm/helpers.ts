@@ -1,6 +1,6 @@
 /** Shared by the RNN and SSM tests: seeded tensors, relative errors, gradients of a weighted sum of outputs. */
 import { expect } from 'vitest';
-import { tensor, sum, mul, add, valueAndGrad, type Tensor, type DType } from '../../src/index.js';
+import { tensor, sum, mul, add, valueAndGrad, backward, nn, type Tensor, type DType } from '../../src/index.js';
 import { mulberry32, randn } from '../helpers/rng.js';
 
 /** ‖a − b‖ / ‖b‖ (‖a − b‖ when b = 0). */
@@ -57,4 +57,16 @@ export function valuesAndGrads(f: (...xs: Tensor[]) => Tensor[], xs: Tensor[], w
   const grads = gs.map((g) => g.toF64());
   gs.forEach((g) => g.dispose());
   return [outs, grads];
+}
+
+/** Gradients of loss() with respect to every parameter of m, by name (the parameters' .grad are cleared after). */
+export function paramGrads(m: nn.Module, loss: () => Tensor): Record<string, Float64Array> {
+  nn.zeroGrad(m);
+  const l = loss();
+  backward(l);
+  l.dispose();
+  const out: Record<string, Float64Array> = {};
+  for (const [name, p] of Object.entries(nn.namedParameters(m))) out[name] = p.grad ? p.grad.toF64() : new Float64Array(p.size);
+  nn.zeroGrad(m);
+  return out;
 }

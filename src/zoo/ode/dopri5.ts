@@ -133,7 +133,7 @@ export function dopri5(f: OdeFunc, y0: readonly Tensor[], t0: number, t1: number
   if (span === 0) return { y: axpy(y0, [], []), nfe: 0, steps: 0, rejected: 0, ts, ...(ys ? { ys } : {}) };
 
   let nfe = 1;
-  let k1 = evalRhs(f, t0, y0, 'dopri5');
+  let k1 = tidy(() => evalRhs(f, t0, y0, 'dopri5'));
   let h: number;
   if (opts.h0 !== undefined) h = Math.abs(positive('h0', opts.h0));
   else {

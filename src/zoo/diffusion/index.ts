@@ -1,0 +1,12 @@
+/**
+ * Diffusion models and flow matching in one parameterisation (Karras et al.,
+ * arXiv 2206.00364): processes, prediction conversions, denoisers, training
+ * objectives, samplers, likelihoods and reflow. See docs/diffusion.md.
+ */
+export { vpLinear, vpCosine, subVp, ve, edm, flowMatching, sigmaMin, sigmaMax, type Process, type Coefficients, type LinearBetaOptions, type CosineOptions, type VeOptions, type EdmOptions } from './process.js';
+export { ddpm, ddpmBetas, type DdpmProcess, type DdpmOptions } from './ddpmProcess.js';
+export { toX0Eps, fromX0Eps, convertPrediction, noised, PREDICTIONS, type Prediction, type PredictionCoefficients, type Coef } from './predictions.js';
+export { denoiserFromPrediction, edmPrecondition, edmCoefficients, countCalls, perExample, conditioning, type Denoiser, type Net, type EdmPrecond, type FromPredictionOptions } from './denoiser.js';
+export { gaussianDenoiser, gaussianLogDensity, gmmDenoiser, gmmLogDensity, gmmResponsibilities, gmmDensity, isotropicGaussian, isotropicLogDensity, spdInverse } from './analytic.js';
+export { karrasSigmas, processSigmas, ddpmSigmas, geometricSigmas, flowSigmas, type KarrasOptions } from './schedules.js';
+export * from './samplers/index.js';

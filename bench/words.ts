@@ -4,7 +4,7 @@
  * methods, beside gensim's word2vec (Debian `python3-gensim`, its Cython
  * inner loop) on the same generated corpus when it is installed.
  *
- *   npx tsx bench/words.ts [--tokens N] [--groups G] [--dim D] [--epochs E] [--repeats R] [--out file.json]
+ *   npx tsx bench/words.ts [--tokens N] [--groups G] [--dim D] [--epochs E] [--sample T] [--repeats R] [--out file.json]
  *
  * The corpus is syntheticCorpus() (src/zoo/text/synthetic.ts): G concepts ×
  * 3 synonyms + 50 function words. Every configuration runs R times and the
@@ -25,7 +25,7 @@ const groups = arg('--groups', 2000);
 const dim = arg('--dim', 100);
 const epochs = arg('--epochs', 1);
 const repeats = arg('--repeats', 3);
-const sample = 1e-4;
+const sample = arg('--sample', 1e-3);
 const outPath = args.includes('--out')
   ? args[args.indexOf('--out') + 1]
   : join(dirname(fileURLToPath(import.meta.url)), 'results', `words-${new Date().toISOString().slice(0, 10)}.json`);
@@ -48,18 +48,20 @@ interface Row {
 const rows: Row[] = [];
 const vectors: Record<string, WordVectors> = {};
 
-const sgnsRuns = Array.from({ length: repeats }, (_, r) =>
-  trainWordVectors(corpus, { method: 'sgns', dim, window: 5, negatives: 5, sample, epochs, key: key(r) }),
-);
-const sgnsWps = sgnsRuns.map((r) => r.stats.wordsPerSecond);
-vectors.sgns = sgnsRuns[0].vectors;
-rows.push({
-  name: 'nabla sgns (1 thread)',
-  seconds: median(sgnsRuns.map((r) => r.stats.trainSeconds)),
-  wordsPerSecond: median(sgnsWps),
-  precision: groupPrecision(vectors.sgns, syn.groups).precision,
-  extra: { minWordsPerSecond: Math.min(...sgnsWps), maxWordsPerSecond: Math.max(...sgnsWps) },
-});
+for (const kernel of ['wasm', 'js'] as const) {
+  const runs = Array.from({ length: repeats }, (_, r) =>
+    trainWordVectors(corpus, { method: 'sgns', dim, window: 5, negatives: 5, sample, epochs, key: key(r), kernel }),
+  );
+  const wps = runs.map((r) => r.stats.wordsPerSecond);
+  if (kernel === 'wasm') vectors.sgns = runs[0].vectors;
+  rows.push({
+    name: `nabla sgns, ${kernel === 'wasm' ? 'WebAssembly SIMD' : 'TypeScript'} loop (1 thread)`,
+    seconds: median(runs.map((r) => r.stats.trainSeconds)),
+    wordsPerSecond: median(wps),
+    precision: groupPrecision(runs[0].vectors, syn.groups).precision,
+    extra: { minWordsPerSecond: Math.min(...wps), maxWordsPerSecond: Math.max(...wps) },
+  });
+}
 
 const svdRuns = Array.from({ length: repeats }, (_, r) => trainWordVectors(corpus, { method: 'svd', dim, window: 5, negatives: 1, key: key(r) }));
 vectors.svd = svdRuns[0].vectors;

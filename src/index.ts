@@ -27,4 +27,6 @@ export { dynamicLossScale, type LossScaler, type LossScaleConfig, type LossScale
 export { saveCheckpoint, loadCheckpoint, listCheckpoints, assignWeights, type CheckpointContents, type LoadedCheckpoint } from './train/checkpointFile.js';
 // training systems: all under `train`, the common ones also at the top
 export * as train from './train/index.js';
+// word vectors (SGNS and PPMI + SVD, queries, word2vec text format): all under `words`
+export * as words from './zoo/text/index.js';
 export { autocast, checkpoint, checkpointSequential, trainStep, trainLoop, formatProgress, saveTrainingState, loadTrainingState, type Precision } from './train/index.js';

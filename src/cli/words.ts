@@ -106,11 +106,14 @@ export function runTrainWords(opts: TrainWordsOptions, out: (line: string) => vo
   const { onProgress: _drop, key: _key, ...saved } = options;
   writeAtomic(
     join(runDir, 'config.json'),
-    JSON.stringify({ ...saved, seed: opts.seed, corpus: opts.corpus ?? `synthetic (${opts.synthetic} tokens)`, stats, groupPrecision: precision }, null, 2) + '\n',
+    JSON.stringify({ ...saved, seed: opts.seed, corpus: opts.corpus ?? `synthetic (${opts.synthetic} tokens)`, kernel: result.kernel, stats, groupPrecision: precision }, null, 2) + '\n',
   );
 
   out(`vocabulary ${vocab.words.length} words, ${stats.tokens.toLocaleString('en-US')} tokens`);
-  if (stats.wordsPerSecond) out(`sgns: ${stats.trainSeconds.toFixed(2)} s, ${Math.round(stats.wordsPerSecond).toLocaleString('en-US')} words/s`);
+  if (stats.wordsPerSecond) {
+    const loop = result.kernel === 'wasm' ? 'WebAssembly SIMD' : 'TypeScript';
+    out(`sgns: ${stats.trainSeconds.toFixed(2)} s, ${Math.round(stats.wordsPerSecond).toLocaleString('en-US')} words/s (${loop} loop, 1 thread)`);
+  }
   if (stats.svdSeconds !== undefined) {
     out(`svd: co-occurrence ${stats.cooccurrenceSeconds.toFixed(2)} s (${stats.cooccurrenceNnz} non-zeros), PPMI + SVD ${stats.svdSeconds.toFixed(2)} s`);
   }

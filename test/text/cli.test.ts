@@ -50,9 +50,10 @@ describe('nabla train words', () => {
   it('trains sgns on a generated corpus and reports words/s and the planted-group precision', async () => {
     const out = join(dir, 'run-sgns');
     const lines = await run(['--synthetic', '20000', '--method', 'sgns', '--dim', '10', '--epochs', '2', '--min-count', '1', '--sample', '0', '--out', out]);
-    expect(lines.some((l) => /^sgns: [\d.]+ s, [\d,]+ words\/s$/.test(l))).toBe(true);
+    expect(lines.some((l) => /^sgns: [\d.]+ s, [\d,]+ words\/s \(WebAssembly SIMD loop, 1 thread\)$/.test(l))).toBe(true);
     const config = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8'));
     expect(config.stats.wordsPerSecond).toBeGreaterThan(0);
+    expect(config.kernel).toBe('wasm');
     expect(config.groupPrecision).toBeGreaterThan(0.3);
     expect(existsSync(join(out, 'corpus.txt'))).toBe(true);
   });

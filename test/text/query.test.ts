@@ -7,6 +7,7 @@ import {
   WordVectors, formatFloat32, loadWord2vecText, parseWord2vecText, saveWord2vecText, toWord2vecText,
 } from '../../src/zoo/text/index.js';
 import { mulberry32, randn } from '../helpers/rng.js';
+import * as nabla from '../../src/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'nabla-w2v-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -20,6 +21,11 @@ const toy = new WordVectors(
 );
 
 describe('queries', () => {
+  it('the word-vector API is exported from the package root as `words`', () => {
+    expect(nabla.words.WordVectors).toBe(WordVectors);
+    expect(typeof nabla.words.trainWordVectors).toBe('function');
+  });
+
   it('similarity is the cosine, independent of length', () => {
     expect(toy.similarity('east', 'northeast')).toBeCloseTo(Math.SQRT1_2, 6);
     expect(toy.similarity('east', 'west')).toBeCloseTo(-1, 6);

@@ -44,6 +44,8 @@ export interface WordVectorOptions {
   power?: number;
   powerIters?: number;
   key?: Key;
+  /** sgns inner loop (default 'auto': WebAssembly SIMD where available). */
+  kernel?: 'auto' | 'wasm' | 'js';
   /** sgns progress. */
   onProgress?: (progress: SgnsProgress) => void;
 }
@@ -54,6 +56,8 @@ export interface WordVectorResult {
   vocab: Vocab;
   /** Seconds per stage, and method-specific figures. */
   stats: Record<string, number>;
+  /** sgns: the inner loop that ran. */
+  kernel?: 'wasm' | 'js';
 }
 
 /** Trains word vectors on `corpus` (see the module comment). */
@@ -92,13 +96,14 @@ export function trainWordVectors(corpus: Corpus, options: WordVectorOptions): Wo
       noisePower: options.alpha ?? 0.75,
       key: trainKey,
       onProgress: options.onProgress,
+      kernel: options.kernel,
     });
     Object.assign(stats, {
       trainSeconds: result.stats.seconds,
       wordsPerSecond: result.stats.wordsPerSecond,
       pairs: result.stats.pairs,
     });
-    return { vectors: new WordVectors(vocab.words, result.input, dim), vocab, stats };
+    return { vectors: new WordVectors(vocab.words, result.input, dim), vocab, stats, kernel: result.kernel };
   }
 
   if (dim > vocab.words.length) {

@@ -1,6 +1,8 @@
 /**
  * Skip-gram with negative sampling (SGNS), trained by plain SGD over
- * Float32Arrays.
+ * Float32Arrays. The per-pair update (the hot loop) runs as WebAssembly SIMD
+ * kernels where the engine has them, else as its TypeScript reference twin
+ * (`kernel` option; both in sgnsKernel.ts, held equal by a test).
  *
  * Mikolov, Chen, Corrado & Dean, "Efficient estimation of word
  * representations in vector space" (arXiv 1301.3781) and Mikolov et al.,

@@ -30,8 +30,18 @@ export interface LinearAttentionOptions {
 /** fq (…, n, f), fk (…, n, f): features φ(Q), φ(K); v (…, n, dv) → (…, n, dv). */
 export function linearAttentionParallel(fq: Tensor, fk: Tensor, v: Tensor, opts: LinearAttentionOptions = {}): Tensor {
   return tidy(() => {
-    let A = matmulT(fq, fk, false, true); // (…, n, n)
-    if (opts.causal) A = tril(A);
+    const A = matmulT(fq, fk, false, true); // (…, n, n)
+    return applyAttentionMap(opts.causal ? tril(A) : A, v, opts);
+  });
+}
+
+/**
+ * O = A V / (A 1 + eps), or A V when `normalize` is false: the step after the
+ * attention map A (…, n, n) is formed, exposed so tests can differentiate with
+ * respect to A itself (TransNormer §3.1 analyses exactly this gradient).
+ */
+export function applyAttentionMap(A: Tensor, v: Tensor, opts: { normalize?: boolean; eps?: number } = {}): Tensor {
+  return tidy(() => {
     const num = matmul(A, v);
     if (opts.normalize === false) return num;
     return div(num, add(sum(A, -1, true), opts.eps ?? 1e-6));
@@ -44,10 +54,7 @@ export function linearAttentionParallel(fq: Tensor, fk: Tensor, v: Tensor, opts:
  */
 export function reweightedAttentionParallel(fq: Tensor, fk: Tensor, v: Tensor, w: Tensor, opts: LinearAttentionOptions = {}): Tensor {
   return tidy(() => {
-    let A = mul(matmulT(fq, fk, false, true), w);
-    if (opts.causal) A = tril(A);
-    const num = matmul(A, v);
-    if (opts.normalize === false) return num;
-    return div(num, add(sum(A, -1, true), opts.eps ?? 1e-6));
+    const A = mul(matmulT(fq, fk, false, true), w);
+    return applyAttentionMap(opts.causal ? tril(A) : A, v, opts);
   });
 }

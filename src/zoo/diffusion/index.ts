@@ -10,3 +10,4 @@ export { denoiserFromPrediction, edmPrecondition, edmCoefficients, countCalls, p
 export { gaussianDenoiser, gaussianLogDensity, gmmDenoiser, gmmLogDensity, gmmResponsibilities, gmmDensity, isotropicGaussian, isotropicLogDensity, spdInverse } from './analytic.js';
 export { karrasSigmas, processSigmas, ddpmSigmas, geometricSigmas, flowSigmas, type KarrasOptions } from './schedules.js';
 export * from './samplers/index.js';
+export { logLikelihood, jacobianTrace, drawProbe, bitsPerDim, type LikelihoodOptions, type LikelihoodResult, type TraceMethod, type Probe } from './likelihood.js';

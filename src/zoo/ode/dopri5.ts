@@ -100,19 +100,21 @@ function positive(name: string, v: number): number {
 }
 
 /** Hairer's starting step: h = min(100·h₀, (0.01/max(d₁, d₂))^(1/5)) with h₀ = 0.01·‖y₀‖/‖f₀‖. */
-function initialStep(f: OdeFunc, t0: number, y0: readonly Tensor[], k1: readonly Tensor[], dir: number, rtol: number, atol: number): number {
+function initialStep(f: OdeFunc, t0: number, y0: readonly Tensor[], k1: readonly Tensor[], dir: number, rtol: number, atol: number, span: number): number {
   return tidy(() => {
     const y0v = y0.map((t) => t.toF64());
     const sc = (i: number, j: number): number => atol + rtol * Math.abs(y0v[i]![j]!);
     const d0 = rmsNorm(y0, sc);
     const d1 = rmsNorm(k1, sc);
-    const h0 = d0 < 1e-5 || d1 < 1e-5 ? 1e-6 : (0.01 * d0) / d1;
+    // the trial step stays inside the interval (f may not be defined beyond it)
+    const h0 = Math.min(span, d0 < 1e-5 || d1 < 1e-5 ? 1e-6 : (0.01 * d0) / d1);
     const y1 = axpy(y0, [dir * h0], [k1]);
     const k2 = evalRhs(f, t0 + dir * h0, y1, 'dopri5');
     const diff = axpy(k2, [-1], [k1]);
     const d2 = rmsNorm(diff, sc) / h0;
     const h1 = Math.max(d1, d2) <= 1e-15 ? Math.max(1e-6, h0 * 1e-3) : (0.01 / Math.max(d1, d2)) ** (1 / 5);
-    return Math.min(100 * h0, h1);
+    const h = Math.min(100 * h0, h1, span);
+    return Number.isFinite(h) && h > 0 ? h : span / 100;
   });
 }
 
@@ -137,7 +139,7 @@ export function dopri5(f: OdeFunc, y0: readonly Tensor[], t0: number, t1: number
   let h: number;
   if (opts.h0 !== undefined) h = Math.abs(positive('h0', opts.h0));
   else {
-    h = initialStep(f, t0, y0, k1, dir, rtol, atol);
+    h = initialStep(f, t0, y0, k1, dir, rtol, atol, span);
     nfe += 1;
   }
   let t = t0;

@@ -13,9 +13,9 @@
  * They decline (the float64 reference loops run instead) for other dtypes,
  * without SIMD, or when d is not a multiple of 4.
  */
-import type { Kernel, OutMeta, Storage, View } from '../../backend.js';
+import type { Kernel, OutMeta, View } from '../../backend.js';
 import type { CpuBackend, CpuStorage } from '../index.js';
-import { isContiguous } from '../strided.js';
+import { Temps, f32At } from './scanTemps.js';
 import { detectFeatures } from './features.js';
 import { callerScratch, kernelModule, poolIds, type KernelModule } from './kernels.js';
 import { threadCount, threadPool } from '../threads/index.js';
@@ -39,30 +39,6 @@ function scanModule(): KernelModule | undefined {
   return kernelModule(f.relaxed ? 'scan.relaxed' : 'scan.simd', (shared) => buildScan({ fused: f.relaxed, shared }));
 }
 
-/** Temporaries of one kernel call, freed at the end. */
-class Temps {
-  private list: Storage[] = [];
-  constructor(private be: CpuBackend) {}
-  alloc(n: number): CpuStorage {
-    const s = this.be.alloc('f32', Math.max(1, n));
-    this.list.push(s);
-    return s;
-  }
-  /** byte pointer to a contiguous float32 copy of v (v itself when already contiguous) */
-  contiguous(v: View): number {
-    if (isContiguous(v.shape, v.strides)) return (v.storage as CpuStorage).ptr + 4 * v.offset;
-    const vals = this.be.readF64Sync(v);
-    const s = this.alloc(vals.length);
-    this.be.write(s, vals);
-    return s.ptr;
-  }
-  free(): void {
-    for (const s of this.list) this.be.free(s);
-    this.list = [];
-  }
-}
-
-const f32At = (be: CpuBackend, ptr: number, n: number): Float32Array => new Float32Array(be.heap.buffer, ptr, n);
 const softplus = (x: number): number => (x > 20 ? x : Math.log1p(Math.exp(x)));
 
 interface Prepared {

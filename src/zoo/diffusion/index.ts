@@ -11,3 +11,7 @@ export { gaussianDenoiser, gaussianLogDensity, gmmDenoiser, gmmLogDensity, gmmRe
 export { karrasSigmas, processSigmas, ddpmSigmas, geometricSigmas, flowSigmas, type KarrasOptions } from './schedules.js';
 export * from './samplers/index.js';
 export { logLikelihood, jacobianTrace, drawProbe, bitsPerDim, type LikelihoodOptions, type LikelihoodResult, type TraceMethod, type Probe } from './likelihood.js';
+export { uniformTime, discreteTime, logNormalSigma, logitNormal, importanceWeights, type TimeSampler } from './timesteps.js';
+export { diffusionLoss, flowMatchingLoss, ncsnLoss, edmLoss, type DiffusionLossOptions, type FlowMatchingLossOptions, type NcsnLossOptions, type EdmLossOptions } from './losses.js';
+export { TimeMlp, type TimeMlpOptions } from './nets/mlp.js';
+export { fit, type FitOptions, type FitResult } from './train.js';

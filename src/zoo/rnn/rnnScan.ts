@@ -31,7 +31,7 @@ import { valueAndGrad } from '../../autodiff/backward.js';
 import { jvp } from '../../autodiff/forward.js';
 import { cpu } from '../../backends/cpu/index.js';
 import { rnnBackwardKernel, rnnForwardKernel } from '../../backends/cpu/wasm/rnnNative.js';
-import { gateCount, loopGemm, rnnBackward, rnnForward, savedCount, type RnnMode } from '../../backends/cpu/wasm/rnnLoops.js';
+import { gateCount, loopGemm, rnnBackward, rnnForward, savedCount, type RnnGrads, type RnnMode } from '../../backends/cpu/wasm/rnnLoops.js';
 import { rnnScanRef } from './cells.ref.js';
 
 export interface RnnAttrs {
@@ -151,13 +151,13 @@ export const rnnScanBackwardOp = defineOp<RnnAttrs>({
     const [dhs, dhN] = [xs[k++]!, xs[k++]!];
     const dcN = lstm ? xs[k++]! : null;
     const GH = gateCount(a.mode) * H;
-    const g = {
+    const g: RnnGrads = {
       dxp: new Float64Array(L * b * GH), dwhh: new Float64Array(GH * H), dbhh: a.hasBias ? new Float64Array(GH) : null,
       dh0: new Float64Array(b * H), dc0: lstm ? new Float64Array(b * H) : null,
     };
     const dgh = a.mode === 'gru' ? new Float64Array(L * b * GH) : g.dxp;
     rnnBackward(a.mode, { L, b, H }, x, { hs, gates, cs }, dhs, dhN, dcN, g, dgh, new Float64Array(b * H), loopGemm);
-    return [g.dxp, g.dwhh, g.dbhh, g.dh0, g.dc0].filter((v): v is Float64Array => v !== null);
+    return [g.dxp, g.dwhh, g.dbhh, g.dh0, g.dc0].filter((v) => v !== null) as Float64Array[];
   },
   vjp: () => {
     throw new Error('rnnScanBackward: not differentiable; rnnScan differentiates its twin when a gradient graph is requested');

@@ -17,6 +17,7 @@ import { sizeOf, type Shape } from '../../../core/shape.js';
 import type { CpuBackend, CpuStorage } from '../index.js';
 import { sgemm, type SgemmArgs } from './sgemm.js';
 import { withBlas } from '../blas.js';
+import { registerElementwiseKernels } from './kernels/register.js';
 
 interface MatmulAttrs {
   transA: boolean;
@@ -136,4 +137,6 @@ export function matmulKernel(be: CpuBackend, gemm: (args: SgemmArgs) => void = s
 /** Install the WebAssembly kernels on a CPU backend (today: matmul; large products go to a system BLAS when present, see ../blas.ts). */
 export function registerFastKernels(be: CpuBackend): void {
   be.kernels.set('matmul', matmulKernel(be, withBlas(sgemm)));
+  // elementwise, reductions, softmax, norms, conversions (kernels/register.ts)
+  registerElementwiseKernels(be);
 }

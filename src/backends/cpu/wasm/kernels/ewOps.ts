@@ -1,0 +1,121 @@
+/**
+ * The table of elementwise kernels: for each, its element types in and out
+ * and its body on four lanes at a time. Bodies see float32 lanes (f16 and
+ * bf16 inputs are decoded by the loader, outputs encoded by the storer) or,
+ * for bool, all-ones/all-zeros lane masks; a bool result is a mask.
+ *
+ * Semantics follow the float64 reference kernels of src/ops/elementwise.ts
+ * rounded to float32: NaN propagates through min/max as in the reference,
+ * relu(NaN) is NaN, sign keeps ±0 and NaN, logicalNot(NaN) is false (NaN is
+ * truthy only to a comparison with 0, and JavaScript treats it as falsy).
+ * add, sub, mul, div and sqrt are correctly rounded, so they equal the
+ * reference bit for bit; the transcendental functions are within a few ulps
+ * (vmath.ts).
+ */
+import { get, set, type Expr, type FuncScope, type Ins, type Local } from '../emit.js';
+import { c4, F4, i4, V } from './simd.js';
+import { VMath } from './vmath.js';
+
+export type Kind = 'f32' | 'bool' | 'f16' | 'bf16';
+
+/** Emits dst ← body(xs) for one group of four lanes; `a0`, `a1` are the kernel's float attributes. */
+export type BodyEmitter = (dst: Local<'v128'>, xs: readonly Expr<'v128'>[]) => Ins;
+
+export interface EwSpec {
+  ins: readonly Kind[];
+  out: Kind;
+  /** which module holds it (modules are compiled on first use) */
+  group: 'basic' | 'expLog' | 'sigmoid' | 'erf';
+  /** relative cost per element, for the thread threshold (1 = an add) */
+  cost: number;
+  body: (vm: VMath, f: FuncScope, a0: Local<'f32'>, a1: Local<'f32'>) => BodyEmitter;
+}
+
+type V128 = Expr<'v128'>;
+const pure =
+  (g: (xs: readonly V128[], a0: Local<'f32'>, a1: Local<'f32'>) => V128) =>
+  (_vm: VMath, _f: FuncScope, a0: Local<'f32'>, a1: Local<'f32'>): BodyEmitter =>
+  (dst, xs) =>
+    set(dst, g(xs, a0, a1));
+const fx = (fn: 'exp' | 'log' | 'tanh' | 'sigmoid' | 'silu' | 'geluTanh' | 'geluErf' | 'erf' | 'log1p' | 'expm1') => (vm: VMath) => (dst: Local<'v128'>, xs: readonly V128[]) => vm[fn](dst, xs[0]!);
+
+const u = (g: (x: V128, a0: Local<'f32'>, a1: Local<'f32'>) => V128, cost = 1): EwSpec => ({ ins: ['f32'], out: 'f32', group: 'basic', cost, body: pure((xs, a0, a1) => g(xs[0]!, a0, a1)) });
+const b = (g: (x: V128, y: V128) => V128, out: Kind = 'f32'): EwSpec => ({ ins: ['f32', 'f32'], out, group: 'basic', cost: 1, body: pure((xs) => g(xs[0]!, xs[1]!)) });
+const t = (fn: Parameters<typeof fx>[0], group: EwSpec['group'], cost: number): EwSpec => ({ ins: ['f32'], out: 'f32', group, cost, body: fx(fn) });
+const cast = (from: Kind, to: Kind, g: (x: V128) => V128 = (x) => x): EwSpec => ({ ins: [from], out: to, group: 'basic', cost: 1, body: pure((xs) => g(xs[0]!)) });
+const logical = (g: (x: V128, y: V128) => V128): EwSpec => ({ ins: ['bool', 'bool'], out: 'bool', group: 'basic', cost: 1, body: pure((xs) => g(xs[0]!, xs[1]!)) });
+
+/** Kernels by export name. Op names map to them in `EW_OPS`. */
+export const EW: Readonly<Record<string, EwSpec>> = {
+  add: b(F4.add),
+  sub: b(F4.sub),
+  mul: b(F4.mul),
+  div: b(F4.div),
+  maximum: b(F4.max),
+  minimum: b(F4.min),
+  eq: b(F4.eq, 'bool'),
+  ne: b(F4.ne, 'bool'),
+  lt: b(F4.lt, 'bool'),
+  le: b(F4.le, 'bool'),
+  gt: b(F4.gt, 'bool'),
+  ge: b(F4.ge, 'bool'),
+  logicalAnd: logical(V.and),
+  logicalOr: logical(V.or),
+  logicalXor: logical(V.xor),
+  where: { ins: ['bool', 'f32', 'f32'], out: 'f32', group: 'basic', cost: 1, body: pure((xs) => V.select(xs[1]!, xs[2]!, xs[0]!)) },
+
+  neg: u(F4.neg),
+  abs: u(F4.abs),
+  square: u((x) => F4.mul(x, x)),
+  sqrt: u(F4.sqrt, 2),
+  rsqrt: u((x) => F4.div(c4(1), F4.sqrt(x)), 3),
+  reciprocal: u((x) => F4.div(c4(1), x), 2),
+  relu: u((x) => F4.max(x, c4(0))),
+  floor: u(F4.floor),
+  ceil: u(F4.ceil),
+  round: u(F4.nearest),
+  trunc: u(F4.trunc),
+  // x > 0 → 1, x < 0 → −1, else x itself (±0, NaN); x is a local load, cheap to repeat
+  sign: u((x) => V.select(c4(1), V.select(c4(-1), x, F4.lt(x, c4(0))), F4.gt(x, c4(0)))),
+  // x < lo → lo, x > hi → hi, else x (NaN stays NaN)
+  clamp: u((x, lo, hi) => V.select(F4.splat(get(lo)), V.select(F4.splat(get(hi)), x, F4.gt(x, F4.splat(get(hi)))), F4.lt(x, F4.splat(get(lo))))),
+  isnan: { ...u((x) => F4.ne(x, x)), out: 'bool' },
+  isfinite: { ...u((x) => F4.lt(F4.abs(x), c4(Infinity))), out: 'bool' },
+  logicalNot: { ...u((x) => V.or(F4.eq(x, c4(0)), F4.ne(x, x))), out: 'bool' },
+  logicalNotBool: { ins: ['bool'], out: 'bool', group: 'basic', cost: 1, body: pure((xs) => V.xor(xs[0]!, i4(-1))) },
+
+  exp: t('exp', 'expLog', 4),
+  log: t('log', 'expLog', 4),
+  expm1: t('expm1', 'expLog', 8),
+  log1p: t('log1p', 'expLog', 5),
+  softplus: {
+    ins: ['f32'], out: 'f32', group: 'expLog', cost: 10,
+    body: (vm, f, a0) => {
+      const beta = f.local('v128');
+      return (dst, xs) => [set(beta, F4.splat(get(a0))), vm.softplus(dst, xs[0]!, get(beta))].flat();
+    },
+  },
+  elu: {
+    ins: ['f32'], out: 'f32', group: 'expLog', cost: 8,
+    body: (vm, f, a0) => {
+      const x = f.local('v128');
+      return (dst, xs) => [set(x, xs[0]!), vm.expm1(dst, get(x)), set(dst, V.select(get(x), F4.mul(get(dst), F4.splat(get(a0))), F4.gt(get(x), c4(0))))].flat();
+    },
+  },
+  tanh: t('tanh', 'sigmoid', 5),
+  sigmoid: t('sigmoid', 'sigmoid', 5),
+  silu: t('silu', 'sigmoid', 5),
+  gelu: t('geluTanh', 'sigmoid', 6),
+  geluErf: t('geluErf', 'erf', 12),
+  erf: t('erf', 'erf', 12),
+
+  cast_f32_f32: cast('f32', 'f32'),
+  cast_f32_f16: cast('f32', 'f16'),
+  cast_f32_bf16: cast('f32', 'bf16'),
+  cast_f16_f32: cast('f16', 'f32'),
+  cast_bf16_f32: cast('bf16', 'f32'),
+  cast_f16_bf16: cast('f16', 'bf16'),
+  cast_bf16_f16: cast('bf16', 'f16'),
+  cast_bool_f32: cast('bool', 'f32', (m) => V.and(m, c4(1))),
+  cast_f32_bool: cast('f32', 'bool', (x) => F4.ne(x, c4(0))),
+};

@@ -8,7 +8,8 @@
  *
  * Each layer and direction is one input projection (a single matmul over
  * the whole sequence) and one fused recurrence (rnnScan.ts). Dropout applies
- * to the outputs of every layer but the last, in training mode. Variable
+ * to the outputs of every layer but the last, in training mode, with the
+ * mask drawn in the input's layout (key folded with the layer index). Variable
  * lengths follow packed-sequence semantics: past its length a sequence's
  * state stands still, its outputs are zero, its final state is the one at its
  * last real token, and the backward direction starts from that token.
@@ -54,7 +55,7 @@ export interface RnnForwardOptions {
   h0?: Tensor | null;
   /** LSTM: (numLayers·directions, b, H), default zeros */
   c0?: Tensor | null;
-  /** the real length of each sequence (b); the rest is padding */
+  /** the real length of each sequence (b); the rest is padding (a length of 0 leaves the initial state as the final one) */
   lengths?: readonly number[] | null;
   /** PRNG key for dropout in training mode */
   key?: Key;
@@ -143,8 +144,8 @@ export abstract class RnnBase extends Module {
     }
     if (opts.c0 && c.mode !== 'lstm') throw new Error(`${name}: c0 is only for LSTM`);
     const lengths = opts.lengths ?? null;
-    if (lengths && (lengths.length !== b || lengths.some((n) => !Number.isInteger(n) || n < 1 || n > L))) {
-      throw new Error(`${name}: lengths must be ${b} integers in 1..${L}, got ${JSON.stringify(lengths)}`);
+    if (lengths && (lengths.length !== b || lengths.some((n) => !Number.isInteger(n) || n < 0 || n > L))) {
+      throw new Error(`${name}: lengths must be ${b} integers in 0..${L}, got ${JSON.stringify(lengths)}`);
     }
     const useDropout = this.training && c.dropout > 0 && c.numLayers > 1;
     if (useDropout && !opts.key) throw new Error(`${name}: dropout ${c.dropout} in training mode needs a PRNG key (pass { key }, or call nn.eval(model))`);
@@ -173,7 +174,11 @@ export abstract class RnnBase extends Module {
           if (cN) cs.push(cN);
         }
         inp = D === 1 ? outs[0]! : concat(outs, -1);
-        if (useDropout && l < c.numLayers - 1) inp = dropout(inp, c.dropout, foldIn(opts.key!, l), { training: true });
+        if (useDropout && l < c.numLayers - 1) {
+          // the mask is drawn in the caller's layout, so it does not depend on how layers run inside
+          const k = foldIn(opts.key!, l);
+          inp = c.batchFirst ? transpose(dropout(transpose(inp, 0, 1), c.dropout, k, { training: true }), 0, 1) : dropout(inp, c.dropout, k, { training: true });
+        }
       }
       return { output: c.batchFirst ? transpose(inp, 0, 1) : inp, h: stack(hs), c: cs.length ? stack(cs) : null };
     });

@@ -129,6 +129,17 @@ export function splitSgemm(a: Full, parts: number): Full[] {
   }));
 }
 
+/**
+ * Tasks for `threads` threads: two per thread when the blocks stay at least
+ * 256 columns (or rows) wide, so that a thread slowed by the OS or by other
+ * processes is made up for by the others (tasks are claimed, not assigned);
+ * narrower blocks would repack A (or B) too often for their work.
+ */
+function taskCount(a: Full, threads: number): number {
+  const span = a.batch >= threads ? a.batch * 256 : Math.max(a.m, a.n);
+  return span >= 2 * threads * 256 ? 2 * threads : threads;
+}
+
 /** C = α·op(A)·op(B) + β·C in place on the heap (see the module comment for the conventions). */
 export function sgemm(args: SgemmArgs, opts: SgemmOptions = {}): void {
   const a = normalizeSgemm(args);
@@ -145,6 +156,6 @@ export function sgemm(args: SgemmArgs, opts: SgemmOptions = {}): void {
   }
   pool.ensureScratch(SCRATCH);
   const id = poolIds(pool, km).sgemm!;
-  const tasks: Task[] = splitSgemm(a, Math.min(want, pool.threads)).map((s) => ({ fn: id, args: wasmArgs(s) }));
+  const tasks: Task[] = splitSgemm(a, taskCount(a, Math.min(want, pool.threads))).map((s) => ({ fn: id, args: wasmArgs(s) }));
   pool.run(tasks);
 }

@@ -29,4 +29,6 @@ export { saveCheckpoint, loadCheckpoint, listCheckpoints, assignWeights, type Ch
 export * as train from './train/index.js';
 // word vectors (SGNS and PPMI + SVD, queries, word2vec text format): all under `words`
 export * as words from './zoo/text/index.js';
+// softmax attention, FlashAttention and the efficient forms, registered as token mixers: all under `attention`
+export * as attention from './zoo/attention/index.js';
 export { autocast, checkpoint, checkpointSequential, trainStep, trainLoop, formatProgress, saveTrainingState, loadTrainingState, type Precision } from './train/index.js';

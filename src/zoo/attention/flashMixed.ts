@@ -21,8 +21,6 @@
  * of finished chunks plus the current chunk's keys: O(c·s + s·e) state.
  */
 import type { Tensor } from '../../core/tensor.js';
-import type { DType } from '../../core/dtype.js';
-import type { Key } from '../../core/random.js';
 import { tidy } from '../../core/memory.js';
 import { tensor, zeros } from '../../ops/creation.js';
 import { add, mul, relu, square } from '../../ops/elementwise.js';

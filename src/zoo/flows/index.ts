@@ -15,3 +15,6 @@ export { standardNormal, standardLogistic, priorByName, type Prior, type PriorNa
 export { uniformDequantize, VariationalDequantizer, bitsPerDim, type Dequantized } from './dequantize.js';
 export { Flow, type FlowOptions, type Encoded } from './flow.js';
 export { nice, realNVP, glow, type FlowModelOptions, type RealNVPOptions, type GlowOptions } from './models.js';
+export { exactDivergence, hutchinsonDivergence, hutchinsonProbe, type TraceMethod, type ProbeKind } from './trace.js';
+export { CNF, ODENet, ConcatSquashLinear, type CNFOptions, type VectorField } from './cnf.js';
+export { fitDensity, evalNll, type DensityModel, type FitOptions } from './fit.js';

@@ -31,4 +31,7 @@ export * as train from './train/index.js';
 export * as words from './zoo/text/index.js';
 // softmax attention, FlashAttention and the efficient forms, registered as token mixers: all under `attention`
 export * as attention from './zoo/attention/index.js';
+// state-space models (Mamba, Mamba-2, S4D, RetNet, LRU, HiPPO) and recurrent networks (RNN, LSTM, GRU), registered as token mixers
+export * as ssm from './zoo/ssm/index.js';
+export * as rnn from './zoo/rnn/index.js';
 export { autocast, checkpoint, checkpointSequential, trainStep, trainLoop, formatProgress, saveTrainingState, loadTrainingState, type Precision } from './train/index.js';

@@ -27,7 +27,7 @@
  * float-add trick: adding 0.5 makes the hardware round to units of 2⁻²⁴).
  */
 import { ModuleBuilder, f32, forUp, get, i32, if_, set, type Expr, type FuncScope, type Ins, type Local } from '../emit.js';
-import { c4, F4, I4, i4, S, V } from './simd.js';
+import { F4, I4, S, V } from './simd.js';
 import { VMath } from './vmath.js';
 import { EW, type EwSpec, type Kind } from './ewOps.js';
 
@@ -37,53 +37,53 @@ type I32 = Expr<'i32'>;
 export const ELEM_BYTES: Readonly<Record<Kind, number>> = { f32: 4, bool: 1, f16: 2, bf16: 2 };
 
 /** f16 bits (low 16 of each i32 lane) → f32 lanes; exact. */
-function decodeF16(f: FuncScope): (dst: Local<'v128'>, h: V128) => Ins {
+function decodeF16(f: FuncScope, vm: VMath): (dst: Local<'v128'>, h: V128) => Ins {
   const em = f.local('v128');
   const sign = f.local('v128');
   return (dst, h) =>
     [
       set(sign, h),
-      set(em, V.and(get(sign), i4(0x7fff))),
-      set(sign, I4.shl(V.and(get(sign), i4(0x8000)), 16)),
-      set(dst, I4.add(I4.shl(get(em), 13), V.select(i4(224 << 23), i4(112 << 23), I4.geS(get(em), i4(0x7c00))))),
-      set(dst, V.select(F4.mul(F4.fromI32(get(em)), c4(2 ** -24)), get(dst), I4.ltS(get(em), i4(0x400)))),
+      set(em, V.and(get(sign), vm.i(0x7fff))),
+      set(sign, I4.shl(V.and(get(sign), vm.i(0x8000)), 16)),
+      set(dst, I4.add(I4.shl(get(em), 13), V.select(vm.i(224 << 23), vm.i(112 << 23), I4.geS(get(em), vm.i(0x7c00))))),
+      set(dst, V.select(F4.mul(F4.fromI32(get(em)), vm.f(2 ** -24)), get(dst), I4.ltS(get(em), vm.i(0x400)))),
       set(dst, V.or(get(dst), get(sign))),
     ].flat();
 }
 
 /** f32 lanes → f16 bits in each i32 lane; round to nearest even, overflow to ∞, quiet NaN keeping the top payload. */
-function encodeF16(f: FuncScope): (dst: Local<'v128'>, x: V128) => Ins {
+function encodeF16(f: FuncScope, vm: VMath): (dst: Local<'v128'>, x: V128) => Ins {
   const abs = f.local('v128');
   const sign = f.local('v128');
   const v = f.local('v128');
   return (dst, x) =>
     [
       set(sign, x),
-      set(abs, V.and(get(sign), i4(0x7fffffff))),
-      set(sign, V.and(I4.shrU(get(sign), 16), i4(0x8000))),
-      set(v, I4.sub(get(abs), i4(0x38000000))),
-      set(dst, I4.shrU(I4.add(I4.add(get(v), i4(0xfff)), V.and(I4.shrU(get(v), 13), i4(1))), 13)),
-      set(dst, V.select(I4.sub(F4.add(get(abs), c4(0.5)), i4(0x3f000000)), get(dst), I4.ltS(get(abs), i4(0x38800000)))),
-      set(dst, V.select(i4(0x7c00), get(dst), I4.geS(get(abs), i4(0x47800000)))),
-      set(dst, V.select(V.or(V.and(I4.shrU(get(abs), 13), i4(0x3ff)), i4(0x7e00)), get(dst), I4.gtS(get(abs), i4(0x7f800000)))),
+      set(abs, V.and(get(sign), vm.i(0x7fffffff))),
+      set(sign, V.and(I4.shrU(get(sign), 16), vm.i(0x8000))),
+      set(v, I4.sub(get(abs), vm.i(0x38000000))),
+      set(dst, I4.shrU(I4.add(I4.add(get(v), vm.i(0xfff)), V.and(I4.shrU(get(v), 13), vm.i(1))), 13)),
+      set(dst, V.select(I4.sub(F4.add(get(abs), vm.f(0.5)), vm.i(0x3f000000)), get(dst), I4.ltS(get(abs), vm.i(0x38800000)))),
+      set(dst, V.select(vm.i(0x7c00), get(dst), I4.geS(get(abs), vm.i(0x47800000)))),
+      set(dst, V.select(V.or(V.and(I4.shrU(get(abs), 13), vm.i(0x3ff)), vm.i(0x7e00)), get(dst), I4.gtS(get(abs), vm.i(0x7f800000)))),
       set(dst, V.or(get(dst), get(sign))),
     ].flat();
 }
 
 /** f32 lanes → bf16 bits; round to nearest even, NaN kept quiet. */
-function encodeBf16(f: FuncScope): (dst: Local<'v128'>, x: V128) => Ins {
+function encodeBf16(f: FuncScope, vm: VMath): (dst: Local<'v128'>, x: V128) => Ins {
   const bits = f.local('v128');
   return (dst, x) =>
     [
       set(bits, x),
-      set(dst, I4.shrU(I4.add(I4.add(get(bits), i4(0x7fff)), V.and(I4.shrU(get(bits), 16), i4(1))), 16)),
-      set(dst, V.select(V.or(I4.shrU(get(bits), 16), i4(0x40)), get(dst), I4.gtS(V.and(get(bits), i4(0x7fffffff)), i4(0x7f800000)))),
+      set(dst, I4.shrU(I4.add(I4.add(get(bits), vm.i(0x7fff)), V.and(I4.shrU(get(bits), 16), vm.i(1))), 16)),
+      set(dst, V.select(V.or(I4.shrU(get(bits), 16), vm.i(0x40)), get(dst), I4.gtS(V.and(get(bits), vm.i(0x7fffffff)), vm.i(0x7f800000)))),
     ].flat();
 }
 
 /** Loads of one input kind: four lanes contiguous, or one element splat to all lanes. */
-function loader(kind: Kind, f: FuncScope): { vec: (dst: Local<'v128'>, a: I32) => Ins; one: (dst: Local<'v128'>, a: I32) => Ins } {
-  const mask = (v: V128): V128 => I4.ne(v, i4(0));
+function loader(kind: Kind, f: FuncScope, vm: VMath): { vec: (dst: Local<'v128'>, a: I32) => Ins; one: (dst: Local<'v128'>, a: I32) => Ins } {
+  const mask = (v: V128): V128 => I4.ne(v, vm.i(0));
   switch (kind) {
     case 'f32':
       return { vec: (d, a) => set(d, V.load(a)), one: (d, a) => set(d, V.load32Splat(a)) };
@@ -93,7 +93,7 @@ function loader(kind: Kind, f: FuncScope): { vec: (dst: Local<'v128'>, a: I32) =
         one: (d, a) => set(d, mask(I4.splat(S.load8U(a)))),
       };
     case 'f16': {
-      const dec = decodeF16(f);
+      const dec = decodeF16(f, vm);
       return { vec: (d, a) => dec(d, V.load16x4U(a)), one: (d, a) => dec(d, I4.splat(S.load16U(a))) };
     }
     case 'bf16':
@@ -102,22 +102,22 @@ function loader(kind: Kind, f: FuncScope): { vec: (dst: Local<'v128'>, a: I32) =
 }
 
 /** Stores of one output kind: four lanes, or lane 0 alone. */
-function storer(kind: Kind, f: FuncScope): { vec: (a: I32, v: Local<'v128'>) => Ins; one: (a: I32, v: Local<'v128'>) => Ins } {
+function storer(kind: Kind, f: FuncScope, vm: VMath): { vec: (a: I32, v: Local<'v128'>) => Ins; one: (a: I32, v: Local<'v128'>) => Ins } {
   const tmp = f.local('v128');
   switch (kind) {
     case 'f32':
       return { vec: (a, v) => V.store(a, get(v)), one: (a, v) => f32.store(a, F4.extract(get(v), 0)) };
     case 'bool': {
       const bytes = (v: V128): V128 => {
-        const w = V.and(v, i4(1));
+        const w = V.and(v, vm.i(1));
         const h = I4.narrowToU16(w, w);
         return I4.narrowToU8(h, h);
       };
-      return { vec: (a, v) => V.store32Lane(a, bytes(get(v)), 0), one: (a, v) => S.store8(a, I4.extract(V.and(get(v), i4(1)), 0)) };
+      return { vec: (a, v) => V.store32Lane(a, bytes(get(v)), 0), one: (a, v) => S.store8(a, I4.extract(V.and(get(v), vm.i(1)), 0)) };
     }
     case 'f16':
     case 'bf16': {
-      const enc = kind === 'f16' ? encodeF16(f) : encodeBf16(f);
+      const enc = kind === 'f16' ? encodeF16(f, vm) : encodeBf16(f, vm);
       return {
         vec: (a, v) => [enc(tmp, get(v)), V.store64Lane(a, I4.narrowToU16(get(tmp), get(tmp)), 0)].flat(),
         one: (a, v) => [enc(tmp, get(v)), S.store16(a, I4.extract(get(tmp), 0))].flat(),
@@ -144,8 +144,8 @@ function addKernel(m: ModuleBuilder, name: string, spec: EwSpec, fused: boolean)
     const step4 = Array.from({ length: k }, () => f.local('i32'));
     const xs = Array.from({ length: k }, () => f.local('v128'));
     const y = f.local('v128');
-    const loads = spec.ins.map((kind) => loader(kind, f));
-    const store = storer(spec.out, f);
+    const loads = spec.ins.map((kind) => loader(kind, f, vm));
+    const store = storer(spec.out, f, vm);
     const ob = ELEM_BYTES[spec.out];
     const adv = (l: Local<'i32'>, by: I32 | number): Ins => set(l, i32.add(get(l), by));
 
@@ -160,28 +160,30 @@ function addKernel(m: ModuleBuilder, name: string, spec: EwSpec, fused: boolean)
     const variants: Ins[] = [];
     for (let bits = 0; bits < 1 << k; bits++) variants.push(if_(i32.eq(get(p.variant), bits + 1), [vectorLoop(bits)]));
 
+    const rowLoop = forUp(r, get(p.r0), get(p.r1), 1,
+      ...q.map((qj, j) =>
+        set(qj, i32.add(i32.add(get(base[j]!), i32.mul(get(i0), get(st[j]![0]!))), i32.add(i32.mul(get(i1), get(st[j]![1]!)), i32.mul(get(p.c0), get(st[j]![2]!))))),
+      ),
+      set(o, i32.add(get(p.out), i32.mul(i32.add(i32.mul(get(r), get(p.d2)), get(p.c0)), ob))),
+      set(c, get(p.c0)),
+      set(cv, i32.add(get(p.c0), S.andI(i32.sub(get(p.c1), get(p.c0)), ~3))),
+      ...variants,
+      forUp(c, get(c), get(p.c1), 1,
+        ...q.map((qj, j) => loads[j]!.one(xs[j]!, get(qj))),
+        body(y, xs.map((x) => get(x))),
+        store.one(get(o), y),
+        ...q.map((qj, j) => adv(qj, get(st[j]![2]!))),
+        adv(o, ob),
+      ),
+      adv(i1, 1),
+      if_(i32.eq(get(i1), get(p.d1)), [set(i1, 0), adv(i0, 1)]),
+    );
     return [
+      vm.prologue(), // after the loops are generated: it sets the constants they use
       set(i1, S.remU(get(p.r0), get(p.d1))),
       set(i0, S.divU(get(p.r0), get(p.d1))),
       ...q.map((_, j) => set(step4[j]!, i32.shl(get(st[j]![2]!), 2))),
-      forUp(r, get(p.r0), get(p.r1), 1,
-        ...q.map((qj, j) =>
-          set(qj, i32.add(i32.add(get(base[j]!), i32.mul(get(i0), get(st[j]![0]!))), i32.add(i32.mul(get(i1), get(st[j]![1]!)), i32.mul(get(p.c0), get(st[j]![2]!))))),
-        ),
-        set(o, i32.add(get(p.out), i32.mul(i32.add(i32.mul(get(r), get(p.d2)), get(p.c0)), ob))),
-        set(c, get(p.c0)),
-        set(cv, i32.add(get(p.c0), S.andI(i32.sub(get(p.c1), get(p.c0)), ~3))),
-        ...variants,
-        forUp(c, get(c), get(p.c1), 1,
-          ...q.map((qj, j) => loads[j]!.one(xs[j]!, get(qj))),
-          body(y, xs.map((x) => get(x))),
-          store.one(get(o), y),
-          ...q.map((qj, j) => adv(qj, get(st[j]![2]!))),
-          adv(o, ob),
-        ),
-        adv(i1, 1),
-        if_(i32.eq(get(i1), get(p.d1)), [set(i1, 0), adv(i0, 1)]),
-      ),
+      rowLoop,
     ];
   }, { export: true });
 }

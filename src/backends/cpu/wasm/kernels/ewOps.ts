@@ -13,7 +13,7 @@
  * (vmath.ts).
  */
 import { get, set, type Expr, type FuncScope, type Ins, type Local } from '../emit.js';
-import { c4, F4, i4, V } from './simd.js';
+import { F4, V } from './simd.js';
 import { VMath } from './vmath.js';
 
 export type Kind = 'f32' | 'bool' | 'f16' | 'bf16';
@@ -33,16 +33,16 @@ export interface EwSpec {
 
 type V128 = Expr<'v128'>;
 const pure =
-  (g: (xs: readonly V128[], a0: Local<'f32'>, a1: Local<'f32'>) => V128) =>
-  (_vm: VMath, _f: FuncScope, a0: Local<'f32'>, a1: Local<'f32'>): BodyEmitter =>
+  (g: (xs: readonly V128[], a0: Local<'f32'>, a1: Local<'f32'>, vm: VMath) => V128) =>
+  (vm: VMath, _f: FuncScope, a0: Local<'f32'>, a1: Local<'f32'>): BodyEmitter =>
   (dst, xs) =>
-    set(dst, g(xs, a0, a1));
+    set(dst, g(xs, a0, a1, vm));
 const fx = (fn: 'exp' | 'log' | 'tanh' | 'sigmoid' | 'silu' | 'geluTanh' | 'geluErf' | 'erf' | 'log1p' | 'expm1') => (vm: VMath) => (dst: Local<'v128'>, xs: readonly V128[]) => vm[fn](dst, xs[0]!);
 
-const u = (g: (x: V128, a0: Local<'f32'>, a1: Local<'f32'>) => V128, cost = 1): EwSpec => ({ ins: ['f32'], out: 'f32', group: 'basic', cost, body: pure((xs, a0, a1) => g(xs[0]!, a0, a1)) });
+const u = (g: (x: V128, a0: Local<'f32'>, a1: Local<'f32'>, vm: VMath) => V128, cost = 1): EwSpec => ({ ins: ['f32'], out: 'f32', group: 'basic', cost, body: pure((xs, a0, a1, vm) => g(xs[0]!, a0, a1, vm)) });
 const b = (g: (x: V128, y: V128) => V128, out: Kind = 'f32'): EwSpec => ({ ins: ['f32', 'f32'], out, group: 'basic', cost: 1, body: pure((xs) => g(xs[0]!, xs[1]!)) });
 const t = (fn: Parameters<typeof fx>[0], group: EwSpec['group'], cost: number): EwSpec => ({ ins: ['f32'], out: 'f32', group, cost, body: fx(fn) });
-const cast = (from: Kind, to: Kind, g: (x: V128) => V128 = (x) => x): EwSpec => ({ ins: [from], out: to, group: 'basic', cost: 1, body: pure((xs) => g(xs[0]!)) });
+const cast = (from: Kind, to: Kind, g: (x: V128, vm: VMath) => V128 = (x) => x): EwSpec => ({ ins: [from], out: to, group: 'basic', cost: 1, body: pure((xs, _a0, _a1, vm) => g(xs[0]!, vm)) });
 const logical = (g: (x: V128, y: V128) => V128): EwSpec => ({ ins: ['bool', 'bool'], out: 'bool', group: 'basic', cost: 1, body: pure((xs) => g(xs[0]!, xs[1]!)) });
 
 /** Kernels by export name. Op names map to them in `EW_OPS`. */
@@ -68,21 +68,21 @@ export const EW: Readonly<Record<string, EwSpec>> = {
   abs: u(F4.abs),
   square: u((x) => F4.mul(x, x)),
   sqrt: u(F4.sqrt, 2),
-  rsqrt: u((x) => F4.div(c4(1), F4.sqrt(x)), 3),
-  reciprocal: u((x) => F4.div(c4(1), x), 2),
-  relu: u((x) => F4.max(x, c4(0))),
+  rsqrt: u((x, _a, _b, vm) => F4.div(vm.f(1), F4.sqrt(x)), 3),
+  reciprocal: u((x, _a, _b, vm) => F4.div(vm.f(1), x), 2),
+  relu: u((x, _a, _b, vm) => F4.max(x, vm.f(0))),
   floor: u(F4.floor),
   ceil: u(F4.ceil),
   round: u(F4.nearest),
   trunc: u(F4.trunc),
   // x > 0 → 1, x < 0 → −1, else x itself (±0, NaN); x is a local load, cheap to repeat
-  sign: u((x) => V.select(c4(1), V.select(c4(-1), x, F4.lt(x, c4(0))), F4.gt(x, c4(0)))),
+  sign: u((x, _a, _b, vm) => V.select(vm.f(1), V.select(vm.f(-1), x, F4.lt(x, vm.f(0))), F4.gt(x, vm.f(0)))),
   // x < lo → lo, x > hi → hi, else x (NaN stays NaN)
   clamp: u((x, lo, hi) => V.select(F4.splat(get(lo)), V.select(F4.splat(get(hi)), x, F4.gt(x, F4.splat(get(hi)))), F4.lt(x, F4.splat(get(lo))))),
   isnan: { ...u((x) => F4.ne(x, x)), out: 'bool' },
-  isfinite: { ...u((x) => F4.lt(F4.abs(x), c4(Infinity))), out: 'bool' },
-  logicalNot: { ...u((x) => V.or(F4.eq(x, c4(0)), F4.ne(x, x))), out: 'bool' },
-  logicalNotBool: { ins: ['bool'], out: 'bool', group: 'basic', cost: 1, body: pure((xs) => V.xor(xs[0]!, i4(-1))) },
+  isfinite: { ...u((x, _a, _b, vm) => F4.lt(F4.abs(x), vm.f(Infinity))), out: 'bool' },
+  logicalNot: { ...u((x, _a, _b, vm) => V.or(F4.eq(x, vm.f(0)), F4.ne(x, x))), out: 'bool' },
+  logicalNotBool: { ins: ['bool'], out: 'bool', group: 'basic', cost: 1, body: pure((xs, _a0, _a1, vm) => V.xor(xs[0]!, vm.i(-1))) },
 
   exp: t('exp', 'expLog', 4),
   log: t('log', 'expLog', 4),
@@ -99,7 +99,7 @@ export const EW: Readonly<Record<string, EwSpec>> = {
     ins: ['f32'], out: 'f32', group: 'expLog', cost: 8,
     body: (vm, f, a0) => {
       const x = f.local('v128');
-      return (dst, xs) => [set(x, xs[0]!), vm.expm1(dst, get(x)), set(dst, V.select(get(x), F4.mul(get(dst), F4.splat(get(a0))), F4.gt(get(x), c4(0))))].flat();
+      return (dst, xs) => [set(x, xs[0]!), vm.expm1(dst, get(x)), set(dst, V.select(get(x), F4.mul(get(dst), F4.splat(get(a0))), F4.gt(get(x), vm.f(0))))].flat();
     },
   },
   tanh: t('tanh', 'sigmoid', 5),
@@ -116,6 +116,6 @@ export const EW: Readonly<Record<string, EwSpec>> = {
   cast_bf16_f32: cast('bf16', 'f32'),
   cast_f16_bf16: cast('f16', 'bf16'),
   cast_bf16_f16: cast('bf16', 'f16'),
-  cast_bool_f32: cast('bool', 'f32', (m) => V.and(m, c4(1))),
-  cast_f32_bool: cast('f32', 'bool', (x) => F4.ne(x, c4(0))),
+  cast_bool_f32: cast('bool', 'f32', (m, vm) => V.and(m, vm.f(1))),
+  cast_f32_bool: cast('f32', 'bool', (x, vm) => F4.ne(x, vm.f(0))),
 };

@@ -50,6 +50,10 @@ export const F4 = {
   /** IEEE-style min/max: NaN if either lane is NaN; −0 < +0 */
   min: (a: V128, b: V128) => vBin(a, b, 0xe8),
   max: (a: V128, b: V128) => vBin(a, b, 0xe9),
+  /** pseudo-min b < a ? b : a (one x86 instruction; NaN in a passes through) */
+  pmin: (a: V128, b: V128) => vBin(a, b, 0xea),
+  /** pseudo-max a < b ? b : a */
+  pmax: (a: V128, b: V128) => vBin(a, b, 0xeb),
   ceil: (a: V128) => vUn(a, 0x67),
   floor: (a: V128) => vUn(a, 0x68),
   trunc: (a: V128) => vUn(a, 0x69),

@@ -13,7 +13,7 @@
  *   npx tsx bench/elementwise.ts [driver options, see driver.ts]
  */
 import { isMain, runFamilies } from './driver.js';
-import { measure, pickPeers, runCases, type BenchCase, type Family, type FamilyContext, type Impl } from './harness.js';
+import { measure, pickPeers, progress, runCases, type BenchCase, type Family, type FamilyContext, type Impl } from './harness.js';
 import { pathsNote, probePaths } from './probe.js';
 import { key, split } from '../src/core/random.js';
 import type { Tensor } from '../src/core/tensor.js';
@@ -52,7 +52,7 @@ function build(op: Op, shape: number[]): { inputs: Tensor[]; run: () => Tensor }
     case 'exp':
       return { inputs: [x], run: () => exp(x) };
     case 'gelu':
-      return { inputs: [x], run: () => gelu(x) };
+      return { inputs: [x], run: () => gelu(x, 'tanh') };
     case 'sum':
       return { inputs: [x], run: () => sum(x, -1) };
     case 'softmax':
@@ -83,7 +83,7 @@ export const elementwiseFamily: Family = {
   title: 'elementwise, softmax, layer norm: float32 (millions of elements/s)',
   async run(ctx: FamilyContext) {
     const all = cases(ctx.quick).filter((c) => c.name.includes(ctx.filter));
-    const results = await runCases(all, [nabla, ...pickPeers(ctx, ['torch', 'tfjs-wasm', 'tfjs-cpu'])], ctx.cfg);
+    const results = await runCases(all, [nabla, ...pickPeers(ctx, ['torch', 'tfjs-wasm', 'tfjs-cpu'])], ctx.cfg, { onResult: progress(ctx.log) });
     const notes = results.map((r) => {
       const m = r.results.find((x) => x.impl === 'nabla');
       return `nabla ${r.name}: ${m?.ok ? (m.note ?? '') : 'not run'}`;

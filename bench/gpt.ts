@@ -6,13 +6,14 @@
  * PyTorch (torch_gpt.py) and TensorFlow.js (tfjs_gpt.ts). Tokens per second.
  *
  * A step takes seconds, so the family times fewer, longer samples than the
- * others (see `gptTiming`); TensorFlow.js cpu is skipped where its previous
- * size predicts more than two minutes a step.
+ * others (see `gptTiming`); an implementation whose smaller model predicts
+ * more than four minutes a step for the larger one is skipped, and
+ * TensorFlow.js cpu runs the smaller model only.
  *
  *   npx tsx bench/gpt.ts [driver options, see driver.ts]
  */
 import { isMain, runFamilies } from './driver.js';
-import { measure, pickPeers, runCases, type BenchCase, type Family, type FamilyContext, type Impl, type TimingConfig } from './harness.js';
+import { TARGET_HEADER, measure, pickPeers, progress, rateOf, runCases, targetRow, type BenchCase, type Family, type FamilyContext, type Impl, type TimingConfig } from './harness.js';
 import { Gpt, gptParams, gptStepFlops, type GptConfig } from './gptModel.js';
 import { pathsNote, probePaths } from './probe.js';
 import { backward } from '../src/autodiff/backward.js';
@@ -36,7 +37,7 @@ export const ADAMW = { lr: 3e-4, betas: [0.9, 0.95] as const, eps: 1e-8, weightD
 
 /** Fewer, longer samples: a step of the larger model takes seconds (a minute in TensorFlow.js wasm). */
 export function gptTiming(cfg: TimingConfig, quick: boolean): TimingConfig {
-  return quick ? cfg : { warmupMs: 0, minSampleMs: 0, samples: 5, minSamples: 3, budgetMs: 20_000, maxCallMs: 120_000 };
+  return quick ? cfg : { warmupMs: 0, minSampleMs: 0, samples: 5, minSamples: 3, budgetMs: 20_000, maxCallMs: 240_000 };
 }
 
 function cases(quick: boolean): BenchCase[] {
@@ -58,7 +59,7 @@ function cases(quick: boolean): BenchCase[] {
 }
 
 /** A nabla training step on fixed random tokens; `run` is one step, `dispose` frees everything. */
-export function nablaGptStep(s: Omit<GptSpec, 'family'>, seed = 0): { run: () => void; loss: () => number; dispose: () => void } {
+export function nablaGptStep(s: Omit<GptSpec, 'family'>, seed = 0): { model: Gpt; idx: Tensor; targets: Tensor; run: () => void; loss: () => number; dispose: () => void } {
   const model = new Gpt(s, seed);
   const [ki, kt] = split(key(seed + 1));
   const idx = randint(ki!, [s.batch, s.T], 0, s.vocab);
@@ -76,6 +77,9 @@ export function nablaGptStep(s: Omit<GptSpec, 'family'>, seed = 0): { run: () =>
     loss.dispose();
   };
   return {
+    model,
+    idx,
+    targets,
     run,
     loss: () => last,
     dispose: () => {
@@ -108,15 +112,34 @@ export const gptFamily: Family = {
   title: 'GPT training step (forward, backward, AdamW): tokens/s',
   async run(ctx: FamilyContext) {
     const all = cases(ctx.quick).filter((c) => c.name.includes(ctx.filter));
-    const results = await runCases(all, [nabla, ...pickPeers(ctx, ['torch', 'tfjs-wasm', 'tfjs-cpu'])], gptTiming(ctx.cfg, ctx.quick));
+    const results = await runCases(all, [nabla, ...pickPeers(ctx, ['torch', 'tfjs-wasm', 'tfjs-cpu'])], gptTiming(ctx.cfg, ctx.quick), {
+      skipFor: (impl, c) => (impl === 'tfjs-cpu' && (c.spec.d as number) > 128 ? 'plain JavaScript kernels: the smaller model only (~30 tokens/s here, over 2 minutes a step)' : undefined),
+      onResult: progress(ctx.log),
+    });
     const notes = results.map((r) => {
       const m = r.results.find((x) => x.impl === 'nabla');
       return `nabla ${r.name}: ${m?.ok ? (m.note ?? '') : 'not run'}`;
     });
+    const [tiny, small] = all.map((c) => c.name);
+    const extra = ctx.quick
+      ? []
+      : [
+          {
+            title: 'against the targets of issue 3',
+            header: TARGET_HEADER,
+            rows: [
+              targetRow('small model (4 layers d=256): nabla / PyTorch', rateOf(results, small!, 'nabla'), rateOf(results, small!, 'torch'), 0.6),
+              targetRow('tiny model (2 layers d=128): nabla / PyTorch', rateOf(results, tiny!, 'nabla'), rateOf(results, tiny!, 'torch'), 1.0),
+              targetRow('small model: nabla / TensorFlow.js wasm', rateOf(results, small!, 'nabla'), rateOf(results, small!, 'tfjs-wasm'), 30),
+              targetRow('tiny model: nabla / TensorFlow.js wasm', rateOf(results, tiny!, 'nabla'), rateOf(results, tiny!, 'tfjs-wasm'), 30),
+            ],
+          },
+        ];
     return {
       family: 'gpt',
       title: this.title,
       cases: results,
+      extra,
       ratios: [
         ['nabla', 'torch'],
         ['nabla', 'tfjs-wasm'],

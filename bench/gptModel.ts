@@ -89,7 +89,7 @@ class Block extends Module {
     const att = softmax(add(mul(matmulT(q, k, false, true), 1 / Math.sqrt(dh)), mask), -1); // [B, H, T, T]
     const y = reshape(permute(matmulT(att, v), [0, 2, 1, 3]), [B, T, d]);
     const x1 = add(x, this.wo.forward(y));
-    return add(x1, this.fc2.forward(gelu(this.fc1.forward(this.ln2.forward(x1)))));
+    return add(x1, this.fc2.forward(gelu(this.fc1.forward(this.ln2.forward(x1)), 'tanh')));
   }
 }
 

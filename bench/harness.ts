@@ -262,3 +262,23 @@ export interface Family {
 export function pickPeers(ctx: FamilyContext, names: readonly string[]): Impl[] {
   return names.map((n) => ctx.peers.get(n)).filter((p): p is Impl => p !== undefined);
 }
+
+/** A progress line per measurement (long runs say what they are doing). */
+export function progress(log: (line: string) => void): (c: BenchCase, m: Measurement) => void {
+  return (c, m) => log(`  ${c.name} · ${m.impl}: ${m.ok ? `${m.throughput.toPrecision(3)} ${m.unit}` : `skipped (${m.skipped})`}`);
+}
+
+/** Throughput of `impl` on the case named `name`, if it ran. */
+export function rateOf(cases: readonly CaseResult[], name: string, impl: string): number | undefined {
+  const m = cases.find((c) => c.name === name)?.results.find((r) => r.impl === impl);
+  return m?.ok ? m.throughput : undefined;
+}
+
+/** A row of a targets table: what, measured ratio, goal, met or not (— when a side did not run). */
+export function targetRow(what: string, num: number | undefined, den: number | undefined, goal: number): string[] {
+  if (num === undefined || den === undefined) return [what, '—', `≥ ${goal}x`, '—'];
+  const r = num / den;
+  return [what, `${r.toFixed(2)}x`, `≥ ${goal}x`, r >= goal ? 'met' : 'not met'];
+}
+
+export const TARGET_HEADER = ['figure (issue 3)', 'measured', 'target', ''];

@@ -13,7 +13,7 @@
  *   npx tsx bench/sgemm.ts [driver options, see driver.ts]
  */
 import { isMain, runFamilies } from './driver.js';
-import { measure, pickPeers, runCases, type BenchCase, type Family, type FamilyContext, type Impl } from './harness.js';
+import { TARGET_HEADER, measure, pickPeers, progress, rateOf, runCases, targetRow, type BenchCase, type CaseResult, type Family, type FamilyContext, type Impl } from './harness.js';
 import { blasStatus, setBlasMinFlops } from '../src/backends/cpu/blas.js';
 import { setThreads, threadCount } from '../src/backends/cpu/wasm/index.js';
 import { matmulT } from '../src/ops/matmul.js';
@@ -93,6 +93,20 @@ export function restoreNabla(threads: number): void {
   setBlasMinFlops(undefined);
 }
 
+/** The sgemm figures issue 3 sets, from this run (1024³ unless said). */
+function targets(r: CaseResult[], T: number): string[][] {
+  const wasm = `nabla wasm ${T}T`;
+  const plain = rateOf(r, '1024³ AB', wasm);
+  return [
+    targetRow('WASM / PyTorch', plain, rateOf(r, '1024³ AB', 'torch'), 0.45),
+    targetRow('WASM / TensorFlow.js wasm', plain, rateOf(r, '1024³ AB', 'tfjs-wasm'), 3),
+    targetRow('BLAS / PyTorch', rateOf(r, '1024³ AB', `nabla blas ${T}T`), rateOf(r, '1024³ AB', 'torch'), 0.9),
+    ...['AᵀB', 'ABᵀ', 'AᵀBᵀ'].map((v) => targetRow(`WASM ${v} / AB`, rateOf(r, `1024³ ${v}`, wasm), plain, 0.8)),
+    targetRow('WASM batched 16×256³ AB / 256³ AB', rateOf(r, '16×256³ AB', wasm), rateOf(r, '256³ AB', wasm), 0.8),
+    targetRow('WASM batched 16×256³ ABᵀ / 256³ AB', rateOf(r, '16×256³ ABᵀ', wasm), rateOf(r, '256³ AB', wasm), 0.8),
+  ];
+}
+
 export const sgemmFamily: Family = {
   name: 'sgemm',
   title: 'sgemm: float32 matmul (GFLOP/s)',
@@ -108,11 +122,13 @@ export const sgemmFamily: Family = {
     try {
       const results = await runCases(all, impls, ctx.cfg, {
         skipFor: (impl, c) => (impl === 'tfjs-cpu' && c.work > 6e8 ? 'plain JavaScript kernels (~1 GFLOP/s): small cases only' : undefined),
+        onResult: progress(ctx.log),
       });
       return {
         family: 'sgemm',
         title: this.title,
         cases: results,
+        extra: ctx.quick ? [] : [{ title: 'against the targets of issue 3', header: TARGET_HEADER, rows: targets(results, T) }],
         ratios: [
           [`nabla wasm ${T}T`, 'torch'],
           [`nabla wasm ${T}T`, 'tfjs-wasm'],

@@ -9,7 +9,7 @@
  *   npx tsx bench/threads.ts [driver options, see driver.ts]
  */
 import { isMain, runFamilies } from './driver.js';
-import { isSkip, pickPeers, quantile, summarize, throughput, type BenchCase, type CaseResult, type Family, type FamilyContext, type Impl, type Measurement } from './harness.js';
+import { TARGET_HEADER, isSkip, pickPeers, quantile, targetRow, summarize, throughput, type BenchCase, type CaseResult, type Family, type FamilyContext, type Impl, type Measurement } from './harness.js';
 import { nablaMatmul, restoreNabla, sgemmCase } from './sgemm.js';
 
 interface Pair {
@@ -52,6 +52,8 @@ export const threadsFamily: Family = {
     } finally {
       restoreNabla(T);
     }
+    const speedups = new Map<string, number>();
+    const speedup = (label: string): number | undefined => speedups.get(label);
     const results: Measurement[] = [];
     const rows: string[][] = [];
     for (const p of pairs) {
@@ -65,6 +67,7 @@ export const threadsFamily: Family = {
         results.push({ impl: label, ok: true, throughput: throughput(c, s.medianMs), unit: 'GFLOP/s', ...s });
       }
       const ratios = rec.one.map((t, i) => t / rec.many[i]!).sort((x, y) => x - y);
+      speedups.set(p.label, quantile(ratios, 0.5));
       const g = (xs: number[]): string => throughput(c1, quantile([...xs].sort((x, y) => x - y), 0.5)).toFixed(1);
       rows.push([p.label, g(rec.one), g(rec.many), `${quantile(ratios, 0.5).toFixed(2)}x`, `${ratios[0]!.toFixed(2)}–${ratios[ratios.length - 1]!.toFixed(2)}`]);
     }
@@ -75,7 +78,10 @@ export const threadsFamily: Family = {
       cases: [caseResult],
       ratios: [],
       notes: [`each round times 1 thread then ${T} threads back to back; the speedup is the median of the ${rounds} per-round ratios`],
-      extra: [{ title: `speedup from 1 to ${T} threads`, header: ['implementation', '1T GFLOP/s', `${T}T GFLOP/s`, 'speedup (median)', 'range over rounds'], rows }],
+      extra: [
+        { title: `speedup from 1 to ${T} threads`, header: ['implementation', '1T GFLOP/s', `${T}T GFLOP/s`, 'speedup (median)', 'range over rounds'], rows },
+        ...(ctx.quick || T !== 2 ? [] : [{ title: 'against the target of issue 3', header: TARGET_HEADER, rows: [targetRow('nabla WASM 1 → 2 threads', speedup('nabla wasm'), 1, 1.6)] }]),
+      ],
     };
   },
 };

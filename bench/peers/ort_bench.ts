@@ -15,9 +15,10 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { measureAsync, type Skip, type Timing } from '../harness.js';
 import { oneNodeModel } from './onnx.js';
-import { serve, type Hello, type Request } from './serve.js';
+import { serve, type CheckRequest, type Hello, type Request } from './serve.js';
 
 interface OrtTensor {
+  readonly data?: ArrayLike<number>;
   dispose?(): void;
 }
 interface Ort {
@@ -52,20 +53,43 @@ function random(n: number): Float32Array {
   return x;
 }
 
-async function handle(req: Request): Promise<Timing | Skip> {
-  const o = ort as Ort;
-  const s = req.spec;
-  if (s.family !== 'sgemm' && s.family !== 'threads') return { skip: 'onnxruntime is measured on matmul only' };
+type Session = Awaited<ReturnType<Ort['InferenceSession']['create']>>;
+
+/** The one-node session of a product, with its operand shapes; a string says why it cannot be built. */
+async function product(s: Record<string, unknown>, threads: number): Promise<{ session: Session; aShape: number[]; bShape: number[] } | string> {
   const [m, n, k, batch] = [s.m, s.n, s.k, s.batch ?? 1] as number[];
   const [ta, tb] = [Boolean(s.transA), Boolean(s.transB)];
-  if (batch > 1 && (ta || tb)) return { skip: 'ONNX MatMul has no transpose flags (batched transposes not measured)' };
+  if (batch > 1 && (ta || tb)) return 'ONNX MatMul has no transpose flags (batched transposes not measured)';
   const lead = batch > 1 ? [batch] : [];
   const aShape = [...lead, ...(ta ? [k, m] : [m, k])];
   const bShape = [...lead, ...(tb ? [n, k] : [k, n])];
   const model = batch > 1 ? oneNodeModel('MatMul', aShape, bShape, [batch, m, n]) : oneNodeModel('Gemm', aShape, bShape, [m, n], { transA: ta ? 1 : 0, transB: tb ? 1 : 0 });
-  const threads = Number(s.threads ?? req.threads);
-  const session = await o.InferenceSession.create(model, { intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all' });
-  const feeds = { A: new o.Tensor('float32', random(aShape.reduce((p, d) => p * d, 1)), aShape), B: new o.Tensor('float32', random(bShape.reduce((p, d) => p * d, 1)), bShape) };
+  const session = await (ort as Ort).InferenceSession.create(model, { intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all' });
+  return { session, aShape, bShape };
+}
+
+const count = (shape: number[]): number => shape.reduce((p, d) => p * d, 1);
+
+async function check(req: CheckRequest): Promise<{ values: number[] } | Skip> {
+  const o = ort as Ort;
+  const p = await product(req.check, 1);
+  if (typeof p === 'string') return { skip: p };
+  try {
+    const out = await p.session.run({ A: new o.Tensor('float32', Float32Array.from(req.check.a), p.aShape), B: new o.Tensor('float32', Float32Array.from(req.check.b), p.bShape) });
+    return { values: Array.from(out.Y!.data ?? []) };
+  } finally {
+    await p.session.release();
+  }
+}
+
+async function handle(req: Request): Promise<Timing | Skip> {
+  const o = ort as Ort;
+  const s = req.spec;
+  if (s.family !== 'sgemm' && s.family !== 'threads') return { skip: 'onnxruntime is measured on matmul only' };
+  const p = await product(s, Number(s.threads ?? req.threads));
+  if (typeof p === 'string') return { skip: p };
+  const { session, aShape, bShape } = p;
+  const feeds = { A: new o.Tensor('float32', random(count(aShape)), aShape), B: new o.Tensor('float32', random(count(bShape)), bShape) };
   try {
     return await measureAsync(async () => {
       const out = await session.run(feeds);
@@ -81,4 +105,4 @@ function hello(): Hello {
   return { ready: true, info: { onnxruntime: ort.env.versions?.node ?? ort.env.versions?.common ?? 'unknown', impls: ['onnxruntime'] } };
 }
 
-await serve(hello(), handle);
+await serve(hello(), handle, check);

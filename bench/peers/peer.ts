@@ -20,11 +20,24 @@ import type { BenchCase, Impl, Skip, Timing, TimingConfig } from '../harness.js'
 
 const here = dirname(fileURLToPath(import.meta.url));
 
-interface Reply {
+export interface Reply {
   id: number;
   perCallMs?: number[];
   callsPerSample?: number;
+  values?: number[];
   skip?: string;
+}
+
+/** A small product to compute (operands in their stored orientation, row-major, flattened). */
+export interface ProductCheck {
+  m: number;
+  n: number;
+  k: number;
+  transA: boolean;
+  transB: boolean;
+  batch: number;
+  a: number[];
+  b: number[];
 }
 
 export class PeerProcess {
@@ -112,13 +125,26 @@ export class PeerProcess {
     });
   }
 
-  request(impl: string, spec: Record<string, unknown>, cfg: TimingConfig, threads: number): Promise<Timing | Skip> {
-    if (this.exited) return Promise.resolve({ skip: `${this.name} is not running: ${this.lastError()}` });
+  /** Send any request (its id is added) and wait for the reply. */
+  send(msg: Record<string, unknown>): Promise<Reply> {
+    if (this.exited) return Promise.resolve({ id: 0, skip: `${this.name} is not running: ${this.lastError()}` });
     const id = this.nextId++;
     return new Promise((resolve) => {
-      this.pending.set(id, (r) => resolve(r.skip !== undefined ? { skip: r.skip } : { perCallMs: r.perCallMs ?? [], callsPerSample: r.callsPerSample ?? 1 }));
-      this.child.stdin.write(`${JSON.stringify({ id, impl, spec, cfg, threads })}\n`);
+      this.pending.set(id, resolve);
+      this.child.stdin.write(`${JSON.stringify({ id, ...msg })}\n`);
     });
+  }
+
+  /** Time one case. */
+  async request(impl: string, spec: Record<string, unknown>, cfg: TimingConfig, threads: number): Promise<Timing | Skip> {
+    const r = await this.send({ impl, spec, cfg, threads });
+    return r.skip !== undefined ? { skip: r.skip } : { perCallMs: r.perCallMs ?? [], callsPerSample: r.callsPerSample ?? 1 };
+  }
+
+  /** Compute a small product (tests check that a peer times the op it claims to). */
+  async check(impl: string, check: ProductCheck): Promise<number[] | Skip> {
+    const r = await this.send({ impl, check });
+    return r.skip !== undefined ? { skip: r.skip } : (r.values ?? []);
   }
 
   close(): void {

@@ -13,19 +13,26 @@ export interface Request {
   threads: number;
 }
 
+/** A correctness request: the product of given small operands (stored orientation), flattened. */
+export interface CheckRequest {
+  id: number;
+  impl: string;
+  check: { m: number; n: number; k: number; transA: boolean; transB: boolean; batch: number; a: number[]; b: number[] };
+}
+
 export type Hello = { ready: true; info: Record<string, unknown> & { impls: string[] } } | { ready: false; reason: string };
 
 /** Serve requests one at a time (a timing must not overlap another). */
-export async function serve(hello: Hello, handle: (r: Request) => Promise<Timing | Skip>): Promise<void> {
+export async function serve(hello: Hello, handle: (r: Request) => Promise<Timing | Skip>, check: (r: CheckRequest) => Promise<{ values: number[] } | Skip>): Promise<void> {
   const write = (o: unknown): void => void process.stdout.write(`${JSON.stringify(o)}\n`);
   write(hello);
   if (!hello.ready) return;
   for await (const line of createInterface({ input: process.stdin })) {
     if (!line.trim()) continue;
-    const req = JSON.parse(line) as Request;
-    let rep: Timing | Skip;
+    const req = JSON.parse(line) as Request | CheckRequest;
+    let rep: Timing | Skip | { values: number[] };
     try {
-      rep = await handle(req);
+      rep = 'check' in req ? await check(req) : await handle(req);
     } catch (e) {
       rep = { skip: `failed: ${(e as Error).message.split('\n')[0]}` };
     }

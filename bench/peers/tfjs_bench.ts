@@ -11,7 +11,7 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { measure, type Skip, type Timing } from '../harness.js';
-import { serve, type Hello, type Request } from './serve.js';
+import { serve, type CheckRequest, type Hello, type Request } from './serve.js';
 import { gelu, layerNorm, tfjsGptStep } from './tfjs_gpt.js';
 
 type Run = () => void;
@@ -76,6 +76,16 @@ async function handle(req: Request): Promise<Timing | Skip> {
   }
 }
 
+async function check(req: CheckRequest): Promise<{ values: number[] }> {
+  await tf.setBackend(req.impl === 'tfjs-wasm' ? 'wasm' : 'cpu');
+  const { m, n, k, transA, transB, batch, a, b } = req.check;
+  const lead = batch > 1 ? [batch] : [];
+  const y = tf.tidy(() => tf.matMul(tf.tensor(a, [...lead, ...(transA ? [k, m] : [m, k])]), tf.tensor(b, [...lead, ...(transB ? [n, k] : [k, n])]), transA, transB));
+  const values = Array.from(y.dataSync());
+  y.dispose();
+  return { values };
+}
+
 async function hello(): Promise<Hello> {
   const impls = ['tfjs-cpu'];
   const info: Record<string, unknown> = { tfjs: tf.version.tfjs };
@@ -92,4 +102,4 @@ async function hello(): Promise<Hello> {
 }
 
 tf.engine().startScope();
-await serve(await hello(), handle);
+await serve(await hello(), handle, check);

@@ -5,6 +5,9 @@ first line written is a hello: {"ready": true, "info": {...}} or
 {"ready": false, "reason": "..."}. Each request is
 {"id", "impl": "torch", "spec": {...}, "cfg": {...}, "threads": n}; the
 reply is {"id", "perCallMs": [...], "callsPerSample": n} or {"id", "skip": why}.
+A request {"id", "impl", "check": {m, n, k, transA, transB, batch, a, b}}
+is answered with the product's values instead (test/bench/peers.test.ts), and
+{"id", "impl", "gptcheck": {...}} with two training losses (torch_gpt.check).
 
 Timing follows the harness's rule exactly (warm up, calibrate calls per
 sample, sample within a budget); see bench/harness.ts. Run with Debian's
@@ -105,6 +108,16 @@ def gpt_case(torch, spec):
     return training_step(torch, spec)
 
 
+def check(torch, c):
+    """The product of given small operands (stored orientation), flattened: proves the peer computes the op it times."""
+    lead = [c["batch"]] if c.get("batch", 1) > 1 else []
+    ta, tb = c["transA"], c["transB"]
+    a = torch.tensor(c["a"], dtype=torch.float32).reshape(*lead, *((c["k"], c["m"]) if ta else (c["m"], c["k"])))
+    b = torch.tensor(c["b"], dtype=torch.float32).reshape(*lead, *((c["n"], c["k"]) if tb else (c["k"], c["n"])))
+    y = torch.matmul(a.transpose(-1, -2) if ta else a, b.transpose(-1, -2) if tb else b)
+    return {"values": y.reshape(-1).tolist()}
+
+
 def handle(torch, req):
     spec = req["spec"]
     torch.set_num_threads(int(spec.get("threads", req.get("threads", 2))))
@@ -143,7 +156,12 @@ def main():
             continue
         req = json.loads(line)
         try:
-            rep = handle(torch, req)
+            if "gptcheck" in req:
+                sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+                from torch_gpt import check as gpt_check
+                rep = gpt_check(torch, req["gptcheck"])
+            else:
+                rep = check(torch, req["check"]) if "check" in req else handle(torch, req)
         except Exception as e:  # report, keep serving
             rep = {"skip": f"failed: {type(e).__name__}: {e}"}
         rep["id"] = req["id"]

@@ -8,8 +8,12 @@ TensorFlow.js versions.
 import math
 
 
-def training_step(torch, spec):
-    """Build the model of `spec` on random tokens; return a function doing one training step."""
+def training_step(torch, spec, weights=None, tokens=None):
+    """Build the model of `spec` on random tokens; return a function doing one training step (it returns the loss).
+
+    `weights` ({name: [shape, flat values]}) and `tokens` ((idx, targets) as flat lists) replace the
+    random ones: test/bench/gptParity.test.ts uses them to hold this model equal to nabla's.
+    """
     import torch.nn as nn
     import torch.nn.functional as F
 
@@ -51,9 +55,17 @@ def training_step(torch, spec):
 
     torch.manual_seed(0)
     model = GPT()
+    if weights is not None:
+        state = {k: torch.tensor(v, dtype=torch.float32).reshape(shape) for k, (shape, v) in weights.items()}
+        missing, unexpected = model.load_state_dict(state, strict=False)
+        if unexpected or set(missing) != {"mask"}:
+            raise ValueError(f"weights do not fit the model: missing {missing}, unexpected {unexpected}")
     opt = torch.optim.AdamW(model.parameters(), lr=3e-4, betas=(0.9, 0.95), eps=1e-8, weight_decay=0.1)
     idx = torch.randint(0, V, (B, T))
     targets = torch.randint(0, V, (B * T,))
+    if tokens is not None:
+        idx = torch.tensor(tokens[0], dtype=torch.long).reshape(B, T)
+        targets = torch.tensor(tokens[1], dtype=torch.long)
 
     def step():
         loss = F.cross_entropy(model(idx).view(B * T, V), targets)
@@ -63,3 +75,9 @@ def training_step(torch, spec):
         return loss
 
     return step
+
+
+def check(torch, c):
+    """Losses of two consecutive training steps from given weights and tokens (the second after one AdamW update)."""
+    step = training_step(torch, c["spec"], c["weights"], (c["idx"], c["targets"]))
+    return {"values": [float(step()), float(step())]}

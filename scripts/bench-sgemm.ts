@@ -5,6 +5,7 @@
  * host spreads over all of them; prints best and median of the rounds.
  *
  *   npx tsx scripts/bench-sgemm.ts [--sizes 256,1024] [--rounds 7] [--threads 1,2] [--muladd] [--batched]
+ *                                  [--shapes 4096x768x256,256x256x64x64]   (m×n×k[×batch], plain and transposed)
  *
  * Not a test: timings never gate anything.
  */
@@ -26,7 +27,9 @@ setThreads(Math.max(...threadList));
 
 interface Config {
   label: string;
+  m: number;
   n: number;
+  k: number;
   threads: number;
   transA: boolean;
   transB: boolean;
@@ -41,15 +44,26 @@ for (const n of sizes) {
     for (const threads of threadList) {
       for (const [transA, transB] of [[false, false], [true, false], [false, true], [true, true]] as const) {
         const t = `${transA ? 'Aᵀ' : 'A'}${transB ? 'Bᵀ' : 'B'}`;
-        configs.push({ label: `${n} ${t} ${fused ? 'fma' : 'mul+add'} ${threads}T`, n, threads, transA, transB, fused, batch: 1, times: [] });
+        configs.push({ label: `${n} ${t} ${fused ? 'fma' : 'mul+add'} ${threads}T`, m: n, n, k: n, threads, transA, transB, fused, batch: 1, times: [] });
       }
-      if (batched) configs.push({ label: `${n / 4}×16 batched ${fused ? 'fma' : 'mul+add'} ${threads}T`, n: n / 4, threads, transA: false, transB: false, fused, batch: 16, times: [] });
+      if (batched) configs.push({ label: `${n / 4}×16 batched ${fused ? 'fma' : 'mul+add'} ${threads}T`, m: n / 4, n: n / 4, k: n / 4, threads, transA: false, transB: false, fused, batch: 16, times: [] });
+    }
+  }
+}
+
+const shapes = arg('shapes', '').split(',').filter((x) => x !== '');
+for (const sh of shapes) {
+  const [m, n, k, batch] = sh.split('x').map(Number);
+  for (const threads of threadList) {
+    for (const [transA, transB] of [[false, false], [true, false], [false, true]] as const) {
+      const t = `${transA ? 'Aᵀ' : 'A'}${transB ? 'Bᵀ' : 'B'}`;
+      configs.push({ label: `${sh} ${t} ${threads}T`, m: m!, n: n!, k: k!, threads, transA, transB, fused: features.relaxed, batch: batch ?? 1, times: [] });
     }
   }
 }
 
 const h = heap();
-const maxElems = Math.max(...configs.map((c) => c.n * c.n * c.batch));
+const maxElems = Math.max(...configs.map((c) => Math.max(c.m * c.k, c.k * c.n, c.m * c.n) * c.batch));
 const [a, b, c] = [h.alloc(maxElems * 4), h.alloc(maxElems * 4), h.alloc(maxElems * 4)];
 for (const p of [a, b]) {
   const v = new Float32Array(h.buffer, p, maxElems);
@@ -57,10 +71,10 @@ for (const p of [a, b]) {
 }
 
 function once(cfg: Config): number {
-  const { n, batch } = cfg;
+  const { m, n, k, batch, transA, transB } = cfg;
   const s = performance.now();
   sgemm(
-    { transA: cfg.transA, transB: cfg.transB, m: n, n, k: n, aPtr: a, lda: n, bPtr: b, ldb: n, cPtr: c, ldc: n, batch, strideA: n * n, strideB: n * n, strideC: n * n },
+    { transA, transB, m, n, k, aPtr: a, lda: transA ? m : k, bPtr: b, ldb: transB ? k : n, cPtr: c, ldc: n, batch, strideA: m * k, strideB: k * n, strideC: m * n },
     { threads: cfg.threads, fused: cfg.fused },
   );
   return performance.now() - s;
@@ -71,14 +85,14 @@ for (const cfg of configs) once(cfg); // warm up: compile, tier up, start the po
 for (let r = 0; r < rounds; r++) {
   for (const cfg of configs) {
     // repeat small products so each sample lasts at least ~20 ms
-    const flops = 2 * cfg.n ** 3 * cfg.batch;
+    const flops = 2 * cfg.m * cfg.n * cfg.k * cfg.batch;
     const reps = Math.max(1, Math.round(1e9 / flops));
     const s = performance.now();
     for (let i = 0; i < reps; i++) once(cfg);
     cfg.times.push((performance.now() - s) / reps);
   }
 }
-const gf = (cfg: Config, ms: number): number => (2 * cfg.n ** 3 * cfg.batch) / ms / 1e6;
+const gf = (cfg: Config, ms: number): number => (2 * cfg.m * cfg.n * cfg.k * cfg.batch) / ms / 1e6;
 console.log('config'.padEnd(34) + 'best GFLOP/s'.padStart(14) + 'median'.padStart(10));
 for (const cfg of configs) {
   const t = [...cfg.times].sort((x, y) => x - y);

@@ -30,7 +30,7 @@ interface NodeWorker {
   on(ev: 'error', f: (e: Error) => void): void;
 }
 interface NodeWorkerThreads {
-  Worker: new (src: string, opts: { eval: true; workerData: WorkerInit; name?: string }) => NodeWorker;
+  Worker: new (src: string, opts: { eval: true; workerData: WorkerInit; name?: string; execArgv?: string[] }) => NodeWorker;
   isMainThread: boolean;
 }
 
@@ -45,7 +45,9 @@ function nodeSpawner(): Spawner | undefined {
   if (!wt) return undefined;
   const { Worker } = wt;
   return (init) => {
-    const w = new Worker(WORKER_SOURCE, { eval: true, workerData: init, name: `nabla-${init.tid}` });
+    // execArgv [] : the worker is plain JavaScript, so loaders the program runs under (tsx, ...) are not
+    // loaded again per worker (V8 flags such as relaxed SIMD are process-wide and still apply).
+    const w = new Worker(WORKER_SOURCE, { eval: true, workerData: init, name: `nabla-${init.tid}`, execArgv: [] });
     w.unref();
     // A worker that dies leaves its tasks to the other threads (they are claimed, not assigned).
     w.on('error', (e) => console.warn(`nabla: thread pool worker ${init.tid} failed: ${e.message}`));

@@ -183,6 +183,7 @@ describe('sgemm argument errors name the argument', () => {
     expect(() => sgemm({ m: 2, n: 2, k: 2, aPtr: ptr + 2, lda: 2, bPtr: ptr, ldb: 2, cPtr: ptr, ldc: 2 })).toThrow(/aPtr .* not 4-byte aligned/);
     const cap = heap().capacity;
     expect(() => sgemm({ m: 2, n: 2, k: 2, aPtr: ptr, lda: 2, bPtr: cap - 8, ldb: 2, cPtr: ptr, ldc: 2 })).toThrow(/b \(2×2.*past the heap/);
+    expect(() => sgemm({ m: 2, n: 2, k: 2, aPtr: ptr, lda: 2, bPtr: ptr, ldb: 2, cPtr: ptr, ldc: 2 }, { threads: 0 })).toThrow(/threads must be an integer ≥ 1/);
     heap().free(ptr);
   });
 });

@@ -8,6 +8,7 @@ import { threadCount } from '../threads/index.js';
 import { detectFeatures, type WasmFeatures } from './features.js';
 
 export { sgemm, splitSgemm, normalizeSgemm, SGEMM_THREAD_MIN_FLOPS, type SgemmArgs, type SgemmOptions } from './sgemm.js';
+export { matmulKernel, registerFastKernels } from './matmulKernel.js';
 export { setThreads, shutdownThreads, threadCount } from '../threads/index.js';
 export type { WasmFeatures } from './features.js';
 

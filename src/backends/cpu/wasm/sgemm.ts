@@ -143,12 +143,12 @@ function taskCount(a: Full, threads: number): number {
 /** C = α·op(A)·op(B) + β·C in place on the heap (see the module comment for the conventions). */
 export function sgemm(args: SgemmArgs, opts: SgemmOptions = {}): void {
   const a = normalizeSgemm(args);
+  if (opts.threads !== undefined) check('threads', opts.threads, 1);
   if (a.m === 0 || a.n === 0 || a.batch === 0) return;
   const fused = opts.fused ?? detectFeatures().relaxed;
   const km = sgemmModule(fused);
   const flops = 2 * a.m * a.n * Math.max(1, a.k) * a.batch;
   const want = Math.min(opts.threads ?? threadCount(), threadCount());
-  if (opts.threads !== undefined) check('threads', opts.threads, 1);
   const pool = want > 1 && flops >= SGEMM_THREAD_MIN_FLOPS ? threadPool() : undefined;
   if (!pool) {
     km.fns.sgemm!(callerScratch(SCRATCH), ...wasmArgs(a));

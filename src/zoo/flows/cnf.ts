@@ -134,24 +134,30 @@ export class CNF extends Module {
     return eps ? hutchinsonDivergence(f, z, eps) : exactDivergence(f, z);
   }
 
-  /** log p(x) per example (b,); `key` draws Hutchinson's probe (needed with trace 'hutchinson'). */
-  logProb(x: Tensor, key?: Key): Tensor {
-    if (x.ndim !== 2 || x.shape[1] !== this.config.dim) throw new Error(`CNF.logProb: x is ${shapeStr(x.shape)}; expected (b, ${this.config.dim})`);
+  /** z(0) and log p(x) per example: the solve from data (t = 1) to base (t = 0); `key` draws Hutchinson's probe. */
+  encode(x: Tensor, key?: Key): { z0: Tensor; logProb: Tensor } {
+    if (x.ndim !== 2 || x.shape[1] !== this.config.dim) throw new Error(`CNF: x is ${shapeStr(x.shape)}; expected (b, ${this.config.dim})`);
     let eps: Tensor | undefined;
     if (this.config.trace === 'hutchinson') {
-      if (!key) throw new Error("CNF.logProb: trace 'hutchinson' needs a key for the probe");
+      if (!key) throw new Error("CNF: trace 'hutchinson' needs a key for the probe");
       eps = hutchinsonProbe(key, x.shape, this.config.probe, x.dtype);
     }
     try {
       const sol = odeint((t, [z]) => this.dynamics(t, z!, eps), [x, zeros([x.shape[0]!], { dtype: x.dtype })], 1, 0, this.#solverOptions());
       const [z0, a0] = sol.y as [Tensor, Tensor];
-      const out = tidy(() => add(gaussianLogProb(z0), a0));
-      z0.dispose();
+      const logProb = tidy(() => add(gaussianLogProb(z0), a0));
       a0.dispose();
-      return out;
+      return { z0, logProb };
     } finally {
       eps?.dispose();
     }
+  }
+
+  /** log p(x) per example (b,) */
+  logProb(x: Tensor, key?: Key): Tensor {
+    const { z0, logProb } = this.encode(x, key);
+    z0.dispose();
+    return logProb;
   }
 
   /** −mean log p(x), the training loss */

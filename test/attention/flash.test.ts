@@ -4,6 +4,7 @@ import { attentionRef } from '../../src/zoo/attention/attention.ref.js';
 import { flashAttention, type FlashOptions } from '../../src/zoo/attention/flash.js';
 import { expectClose } from '../helpers/check.js';
 import { peakExtraBytes } from './helpers.js';
+import { setFlashSpecialisation } from '../../src/backends/cpu/wasm/flash.js';
 
 const root = nb.randomKey(2022);
 const kk = (i: number): nb.Key => nb.foldIn(root, i);
@@ -47,6 +48,14 @@ const wasmCases: Case[] = [
 ];
 describe('FlashAttention (WebAssembly SIMD kernel) equals naive attention', () => {
   it.each(wasmCases.map((c, i) => [i, c] as const))('f32 case %i', (i, c) => parity(c, 'f32', 'wasm', 10 * i + 200, 1e-5));
+  it('the generic module (strides as arguments) agrees too', () => {
+    setFlashSpecialisation(false);
+    try {
+      parity({ b: 1, h: 2, hkv: 1, nq: 21, nk: 30, d: 24, dv: 16, causal: true, bq: 8, bk: 8 }, 'f32', 'wasm', 300, 1e-5);
+    } finally {
+      setFlashSpecialisation(true);
+    }
+  });
 });
 
 describe('FlashAttention memory (allocator high-water mark)', () => {

@@ -133,6 +133,62 @@ function gemm(m: ModuleBuilder, fused: boolean): FuncRef {
   });
 }
 
+/** Constant byte strides of one product site (see `gemm`). */
+interface Strides {
+  aRs: number;
+  aKs: number;
+  bKs: number;
+  bNs: number;
+  cRs: number;
+}
+
+/**
+ * `gemm` with every stride a constant baked into the code: A's four rows are
+ * read at constant offsets from one pointer (one add per depth step instead
+ * of four), C's rows likewise. Params: a, b, c, rows, groups, kLen, accum, alpha.
+ */
+function gemmConst(m: ModuleBuilder, fused: boolean, st: Strides, name: string): FuncRef {
+  const params = { a: 'i32', b: 'i32', c: 'i32', rows: 'i32', groups: 'i32', kLen: 'i32', accum: 'i32', alpha: 'f32' } as const;
+  return m.func(name, params, null, (p, f) => {
+    const acc = Array.from({ length: 8 }, () => f.local('v128'));
+    const [b0, b1, x, va] = [f.local('v128'), f.local('v128'), f.local('v128'), f.local('v128')];
+    const [ap, aEnd, bp, r0, g, cp] = Array.from({ length: 6 }, () => f.local('i32'));
+    const step: Ins[] = [set(b0, v128.load(get(bp), 0, 2)), set(b1, v128.load(get(bp), 16, 2))];
+    for (let r = 0; r < 4; r++) {
+      step.push(set(x, v128.load32Splat(get(ap), r * st.aRs)));
+      step.push(set(acc[2 * r]!, madd(fused, get(x), get(b0), get(acc[2 * r]!))));
+      step.push(set(acc[2 * r + 1]!, madd(fused, get(x), get(b1), get(acc[2 * r + 1]!))));
+    }
+    step.push(set(ap, i32.add(get(ap), st.aKs)), set(bp, i32.add(get(bp), st.bKs)));
+    const storeRow = (r: number, accum: boolean): Ins => {
+      const v0 = f32x4.mul(get(acc[2 * r]!), get(va));
+      const v1 = f32x4.mul(get(acc[2 * r + 1]!), get(va));
+      const o = r * st.cRs;
+      return seq(
+        v128.store(get(cp), accum ? f32x4.add(v128.load(get(cp), o, 2), v0) : v0, o, 2),
+        v128.store(get(cp), accum ? f32x4.add(v128.load(get(cp), o + 16, 2), v1) : v1, o + 16, 2),
+      );
+    };
+    const stores = (accum: boolean): Ins[] => [0, 1, 2, 3].map((r) => if_(i32.ltS(i32.add(get(r0), r), get(p.rows)), [storeRow(r, accum)]));
+    return [
+      set(va, f32x4.splat(get(p.alpha))),
+      forUp(
+        r0, 0, get(p.rows), 4,
+        forUp(
+          g, 0, get(p.groups), 1,
+          ...acc.map((a) => set(a, v128.zero())),
+          set(ap, i32.add(get(p.a), i32.mul(get(r0), st.aRs))),
+          set(aEnd, i32.add(get(ap), i32.mul(get(p.kLen), st.aKs))),
+          set(bp, i32.add(get(p.b), i32.mul(get(g), st.bNs))),
+          if_(i32.gtS(get(p.kLen), 0), [doWhile(i32.ne(get(ap), get(aEnd)), ...step)]),
+          set(cp, i32.add(i32.add(get(p.c), i32.mul(get(r0), st.cRs)), i32.shl(get(g), 5))),
+          if_(get(p.accum), stores(true), stores(false)),
+        ),
+      ),
+    ];
+  });
+}
+
 /** dst[(s·width + c)·8 + t] = src[(8s + t)·width + c] for rows 8s + t < rows, else 0. */
 function pack8(m: ModuleBuilder): FuncRef {
   return m.func('pack8', { scratch: 'i32', dst: 'i32', src: 'i32', rows: 'i32', width: 'i32' }, null, (p, f) => {
@@ -195,21 +251,44 @@ function maskBlock(f: FuncScope, s: Expr<'i32'>, bcB: Expr<'i32'>, rows: Expr<'i
   );
 }
 
-/** The whole module; `fused` selects relaxed-SIMD multiply-adds, `shared` the memory import. */
-export function buildFlash(opts: { fused: boolean; shared: boolean }): Uint8Array<ArrayBuffer> {
+/**
+ * The whole module; `fused` selects relaxed-SIMD multiply-adds, `shared` the
+ * memory import. With `dims` (d, dv, blockK) every product's strides are
+ * constants baked into specialised tile loops; without, one generic loop takes
+ * them as arguments (and the module serves any sizes).
+ */
+export function buildFlash(opts: { fused: boolean; shared: boolean; dims?: { d: number; dv: number; bc: number } }): Uint8Array<ArrayBuffer> {
   const { fused } = opts;
   const m = new ModuleBuilder().importMemory('env', 'memory', { min: 1, max: 65536, shared: opts.shared });
   const mm = gemm(m, fused);
-  const call = (...args: (Expr | number)[]): Ins => callS(mm, ...args.map((a) => (typeof a === 'number' ? i32.const(a) : a)));
+  const special = new Map<string, FuncRef>();
+  const call: GemmCall = (a, aRs, aKs, b, bKs, bNs, c, cRs, rows, groups, kLen, accum, alpha) => {
+    const st = [aRs, aKs, bKs, bNs, cRs];
+    if (st.every((x) => typeof x === 'number')) {
+      const [nRs, nKs, nbKs, nbNs, ncRs] = st as number[];
+      const key = st.join(',');
+      let fn = special.get(key);
+      if (!fn) special.set(key, (fn = gemmConst(m, fused, { aRs: nRs!, aKs: nKs!, bKs: nbKs!, bNs: nbNs!, cRs: ncRs! }, `gemm_${special.size}`)));
+      return callS(fn, a, b, c, lit(rows), lit(groups), lit(kLen), lit(accum), alpha);
+    }
+    return callS(mm, ...[a, aRs, aKs, b, bKs, bNs, c, cRs, rows, groups, kLen, accum].map(lit), alpha);
+  };
   const pk = pack8(m);
-  forward(m, fused, call);
-  backward(m, fused, call, pk);
+  const dims = opts.dims ? { dB: opts.dims.d * 4, dvB: opts.dims.dv * 4, bcB: opts.dims.bc * 4 } : undefined;
+  forward(m, fused, call, dims);
+  backward(m, fused, call, pk, dims);
   return m.toBytes();
 }
 
-type GemmCall = (...args: (Expr | number)[]) => Ins;
+type I32 = number | Expr<'i32'>;
+const lit = (x: I32): Expr<'i32'> => (typeof x === 'number' ? i32.const(x) : x);
+const times = (x: I32, k: number): I32 => (typeof x === 'number' ? x * k : k === 8 ? i32.shl(x, 3) : i32.mul(x, k));
+/** Byte strides known when the module is built, or undefined (read from the arguments). */
+type Consts = { dB: number; dvB: number; bcB: number } | undefined;
 
-function forward(m: ModuleBuilder, fused: boolean, gemmCall: GemmCall): void {
+type GemmCall = (a: Expr<'i32'>, aRs: I32, aKs: I32, b: Expr<'i32'>, bKs: I32, bNs: I32, c: Expr<'i32'>, cRs: I32, rows: I32, groups: I32, kLen: I32, accum: I32, alpha: Expr<'f32'>) => Ins;
+
+function forward(m: ModuleBuilder, fused: boolean, gemmCall: GemmCall, K: Consts): void {
   const params = {
     scratch: 'i32', q: 'i32', kp: 'i32', v: 'i32', o: 'i32', ml: 'i32', rows: 'i32', nk: 'i32', qpos: 'i32', causal: 'i32',
     d: 'i32', dv: 'i32', scale: 'f32', br: 'i32', bc: 'i32',
@@ -219,6 +298,7 @@ function forward(m: ModuleBuilder, fused: boolean, gemmCall: GemmCall): void {
     const [qb, s, acc, mrow, lrow, rowsPad, jEnd, j0, kc, kcPad, r, c, rp, ap, dB, dvB, bcB] = Array.from({ length: 17 }, L);
     const [vmx, vm, vsum, e, t, va] = Array.from({ length: 6 }, () => f.local('v128'));
     const [mOld, mNew, alpha, inv] = Array.from({ length: 4 }, () => f.local('f32'));
+    const [cd, cdv, cbc]: I32[] = K ? [K.dB, K.dvB, K.bcB] : [get(dB), get(dvB), get(bcB)];
     const softmaxRow: Ins[] = [
       set(rp, i32.add(get(s), i32.mul(get(r), get(bcB)))),
       set(vmx, V.const(NEG_INF)),
@@ -267,13 +347,13 @@ function forward(m: ModuleBuilder, fused: boolean, gemmCall: GemmCall): void {
         set(kc, i32.minS(get(p.bc), i32.sub(get(jEnd), get(j0)))),
         set(kcPad, i32.and(i32.add(get(kc), 7), -8)),
         // S = scale · Q Kᵀ   (br × kcPad)
-        gemmCall(get(qb), get(dB), 4, i32.add(get(p.kp), i32.mul(get(j0), get(dB))), 32, i32.shl(get(dB), 3), get(s), get(bcB), get(rowsPad), shrU(get(kcPad), 3), get(p.d), 0, get(p.scale)),
+        gemmCall(get(qb), cd, 4, i32.add(get(p.kp), i32.mul(get(j0), get(dB))), 32, times(cd, 8), get(s), cbc, get(rowsPad), shrU(get(kcPad), 3), get(p.d), 0, get(p.scale)),
         if_(i32.or(i32.ltS(get(kc), get(kcPad)), i32.and(get(p.causal), i32.gtS(i32.add(get(j0), get(kc)), i32.add(get(p.qpos), 1)))), [
           maskBlock(f, get(s), get(bcB), get(p.rows), get(kc), get(kcPad), get(p.causal), i32.sub(get(p.qpos), get(j0))),
         ]),
         forUp(r, 0, get(p.rows), 1, ...softmaxRow),
         // O += P V_j   (br × dv, depth kc)
-        gemmCall(get(s), get(bcB), 4, i32.add(get(p.v), i32.mul(get(j0), get(dvB))), get(dvB), 32, get(acc), get(dvB), get(rowsPad), shrU(get(p.dv), 3), get(kc), 1, f32.const(1)),
+        gemmCall(get(s), cbc, 4, i32.add(get(p.v), i32.mul(get(j0), get(dvB))), cdv, 32, get(acc), cdv, get(rowsPad), shrU(get(p.dv), 3), get(kc), 1, f32.const(1)),
       ),
       forUp(
         r, 0, get(p.rows), 1,
@@ -289,7 +369,7 @@ function forward(m: ModuleBuilder, fused: boolean, gemmCall: GemmCall): void {
   }, { export: true });
 }
 
-function backward(m: ModuleBuilder, fused: boolean, gemmCall: GemmCall, pk: FuncRef): void {
+function backward(m: ModuleBuilder, fused: boolean, gemmCall: GemmCall, pk: FuncRef, K: Consts): void {
   const params = {
     scratch: 'i32', q: 'i32', k: 'i32', v: 'i32', o: 'i32', g: 'i32', lse: 'i32', dd: 'i32', dq: 'i32', dk: 'i32', dvo: 'i32',
     nq: 'i32', nk: 'i32', shift: 'i32', causal: 'i32', d: 'i32', dv: 'i32', scale: 'f32', br: 'i32', bc: 'i32',
@@ -299,6 +379,7 @@ function backward(m: ModuleBuilder, fused: boolean, gemmCall: GemmCall, pk: Func
     const [qb, gb, lb, db, kp, vp, s, dp, dka, dva] = Array.from({ length: 10 }, L);
     const [dB, dvB, bcB, i, c, j0, kc, kcPad, i0, rows, rowsPad, r, rp, pp, iFirst, a1, a2] = Array.from({ length: 17 }, L);
     const [acc, t, e, vl, vd, vs] = Array.from({ length: 6 }, () => f.local('v128'));
+    const [cd, cdv, cbc]: I32[] = K ? [K.dB, K.dvB, K.bcB] : [get(dB), get(dvB), get(bcB)];
     const pack = (dst: Expr<'i32'>, src: Expr<'i32'>, n: Expr<'i32'>, w: Expr<'i32'>): Ins => callS(pk, get(p.scratch), dst, src, n, w);
     // P = exp(S − L_r) and, once dP is known, dS = scale·P∘(dP − D_r), row by row over kcPad columns
     const expRows: Ins = forUp(
@@ -330,20 +411,20 @@ function backward(m: ModuleBuilder, fused: boolean, gemmCall: GemmCall, pk: Func
         f32.store(i32.add(get(db), i32.shl(get(r), 2)), f32.load(i32.add(get(p.dd), i32.shl(i32.add(get(i0), get(r)), 2)))),
       ),
       // S = scale · Q_i K_jᵀ, masked, then P = exp(S − L)
-      gemmCall(get(qb), get(dB), 4, get(kp), 32, i32.shl(get(dB), 3), get(s), get(bcB), get(rowsPad), shrU(get(kcPad), 3), get(p.d), 0, get(p.scale)),
+      gemmCall(get(qb), cd, 4, get(kp), 32, times(cd, 8), get(s), cbc, get(rowsPad), shrU(get(kcPad), 3), get(p.d), 0, get(p.scale)),
       if_(i32.or(i32.ltS(get(kc), get(kcPad)), i32.and(get(p.causal), i32.gtS(i32.add(get(j0), get(kc)), i32.add(i32.add(get(p.shift), get(i0)), 1)))), [
         maskBlock(f, get(s), get(bcB), get(rows), get(kc), get(kcPad), get(p.causal), i32.sub(i32.add(get(p.shift), get(i0)), get(j0))),
       ]),
       expRows,
       // dV_j += Pᵀ dO_i   (keys × dv, depth rowsPad)
-      gemmCall(get(s), 4, get(bcB), get(gb), get(dvB), 32, get(dva), get(dvB), get(kcPad), shrU(get(p.dv), 3), get(rowsPad), 1, f32.const(1)),
+      gemmCall(get(s), 4, cbc, get(gb), cdv, 32, get(dva), cdv, get(kcPad), shrU(get(p.dv), 3), get(rowsPad), 1, f32.const(1)),
       // dP = dO_i V_jᵀ   (rowsPad × kcPad, depth dv)
-      gemmCall(get(gb), get(dvB), 4, get(vp), 32, i32.shl(get(dvB), 3), get(dp), get(bcB), get(rowsPad), shrU(get(kcPad), 3), get(p.dv), 0, f32.const(1)),
+      gemmCall(get(gb), cdv, 4, get(vp), 32, times(cdv, 8), get(dp), cbc, get(rowsPad), shrU(get(kcPad), 3), get(p.dv), 0, f32.const(1)),
       dsRows,
       // dK_j += dSᵀ Q_i   (keys × d, depth rowsPad)
-      gemmCall(get(dp), 4, get(bcB), get(qb), get(dB), 32, get(dka), get(dB), get(kcPad), shrU(get(p.d), 3), get(rowsPad), 1, f32.const(1)),
+      gemmCall(get(dp), 4, cbc, get(qb), cd, 32, get(dka), cd, get(kcPad), shrU(get(p.d), 3), get(rowsPad), 1, f32.const(1)),
       // dQ_i += dS K_j   (rows × d, depth kc), straight into dQ
-      gemmCall(get(dp), get(bcB), 4, i32.add(get(p.k), i32.mul(get(j0), get(dB))), get(dB), 32, i32.add(get(p.dq), i32.mul(get(i0), get(dB))), get(dB), get(rows), shrU(get(p.d), 3), get(kc), 1, f32.const(1)),
+      gemmCall(get(dp), cbc, 4, i32.add(get(p.k), i32.mul(get(j0), get(dB))), cd, 32, i32.add(get(p.dq), i32.mul(get(i0), get(dB))), cd, get(rows), shrU(get(p.d), 3), get(kc), 1, f32.const(1)),
     ];
     return [
       set(dB, i32.shl(get(p.d), 2)),

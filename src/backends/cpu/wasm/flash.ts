@@ -40,8 +40,24 @@ export function flashWasmAvailable(): boolean {
   return detectFeatures().simd;
 }
 
-function flashModule(): KernelModule {
+/** Sizes with a module of their own (constant strides); past this many, one generic module serves the rest. */
+const MAX_SPECIALISED = 12;
+const specialised = new Set<string>();
+let specialise = true;
+
+/** Whether new sizes get specialised modules (default true; tests turn it off to exercise the generic module). */
+export function setFlashSpecialisation(on: boolean): void {
+  specialise = on;
+}
+
+/** The kernel module for these widths and key block: specialised (strides baked in) while few sizes are in use. */
+function flashModule(d: number, dv: number, bc: number): KernelModule {
   const fused = detectFeatures().relaxed;
+  const tag = `${d}.${dv}.${bc}`;
+  if (specialised.has(tag) || (specialise && specialised.size < MAX_SPECIALISED)) {
+    specialised.add(tag);
+    return kernelModule(`flash.${fused ? 'relaxed' : 'simd'}.${tag}`, (shared) => buildFlash({ fused, shared, dims: { d, dv, bc } }));
+  }
   return kernelModule(fused ? 'flash.relaxed' : 'flash.simd', (shared) => buildFlash({ fused, shared }));
 }
 
@@ -73,7 +89,7 @@ export const packedRows = (nk: number): number => Math.ceil(nk / 8) * 8;
  */
 export function flashForwardWasm(ptr: { q: number; k: number; v: number; o: number; ml: number; kPacked: number }, p: FlashKernelDims, opts: { threads?: number } = {}): void {
   checkDims(p);
-  const km = flashModule();
+  const km = flashModule(p.d, p.dv, p.blockK);
   const { b, h, hkv, nq, nk, d, dv, blockQ: br, blockK: bc } = p;
   const scratch = flashScratchBytes(br, bc, d, dv);
   const nkp = packedRows(nk);
@@ -112,7 +128,7 @@ export function flashBackwardWasm(
   opts: { threads?: number } = {},
 ): void {
   checkDims(p);
-  const km = flashModule();
+  const km = flashModule(p.d, p.dv, p.blockK);
   const { b, h, hkv, nq, nk, d, dv, blockQ: br, blockK: bc } = p;
   const scratch = flashScratchBytes(br, bc, d, dv);
   const g = h / hkv;

@@ -45,7 +45,7 @@ export function hippo(measure: HippoMeasure, N: number, theta = 1): HippoMatrice
   const r = (n: number): number => Math.sqrt(2 * n + 1);
   for (let n = 0; n < N; n++) {
     for (let k = 0; k < N; k++) {
-      let v = 0;
+      let v: number;
       if (measure === 'legs') v = n > k ? r(n) * r(k) : n === k ? n + 1 : 0;
       else if (measure === 'legt') v = (r(n) * r(k) * (k <= n ? 1 : (n - k) % 2 === 0 ? 1 : -1)) / theta;
       else if (measure === 'lagt') v = k <= n ? 1 / theta : 0;

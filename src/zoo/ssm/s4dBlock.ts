@@ -7,7 +7,6 @@
  * causal mixer with a recurrent `step` for decoding.
  */
 import type { Tensor } from '../../core/tensor.js';
-import type { Key } from '../../core/random.js';
 import { tidy } from '../../core/memory.js';
 import { gelu } from '../../ops/elementwise.js';
 import { splitKey } from '../../ops/random.js';

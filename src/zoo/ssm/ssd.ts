@@ -93,7 +93,7 @@ export function ssdQuadratic(s: SsdInputs): Tensor {
 
 /** The chunked form with chunks of Q tokens (L is padded to a multiple of Q). */
 export function ssdChunked(s: SsdInputs, Q = 64): [Tensor, Tensor] {
-  const [b, L, H, P, N] = check('ssdChunked', s);
+  const [b, L, H, P] = check('ssdChunked', s);
   if (!Number.isInteger(Q) || Q < 1) throw new Error(`ssdChunked: chunk must be a positive integer, got ${Q}`);
   return tidy(() => {
     const padT = (v: Tensor): Tensor => (L % Q === 0 ? v : pad(v, [[0, 0], [0, Q - (L % Q)], ...new Array<[number, number]>(v.ndim - 2).fill([0, 0])]));

@@ -7,7 +7,9 @@
  * Vectorised across four channels at a time (u, Δ, z are token-major
  * (L, d), so four neighbouring channels are one v128 load); the state of a
  * group of four channels, N vectors, sits in a scratch row that stays in L1.
- * Each token costs N exponentials eˣ (scanSimd.ts) and a few multiply-adds.
+ * Each token costs N exponentials eˣ (scanSimd.ts) and a few multiply-adds;
+ * Δ's bias and softplus are applied on the fly (flags: 1 D, 2 z, 4 softplus,
+ * 8 bias), so nothing of size L·d is staged.
  *
  * `fwd` writes out, the last state and the checkpoints (the state entering
  * every `chunk`-th token). `bwd` walks the chunks from the last: it recomputes
@@ -19,7 +21,7 @@
  * batch element by the caller; channels [c0, c1) are a multiple of 4.
  */
 import { ModuleBuilder, brIf, f32, f32x4, forUp, get, i32, if_, loop, madd, seq, set, v128, type Expr, type Ins, type Local } from './emit.js';
-import { constF32x4, expEmitter, vx } from './scanSimd.js';
+import { constF32x4, expEmitter, softplusEmitter, vx } from './scanSimd.js';
 
 /** Bytes of scratch `fwd` needs. */
 export const scanFwdScratch = (N: number): number => 16 * N;
@@ -32,6 +34,22 @@ function forDown(i: Local<'i32'>, hi: Expr<'i32'>, lo: Expr<'i32'>, ...xs: Ins[]
 }
 
 const splat = (addr: Expr<'i32'>): Expr<'v128'> => v128.load32Splat(addr);
+
+/**
+ * Δ for one token and four channels: dv = softplus(Δ_raw + bias) with each
+ * part as `flags` says (4: softplus, 8: bias, the bias already in `bv`), and
+ * σ(Δ_raw + bias) into `sig` when asked (for dΔ_raw in the backward pass).
+ */
+function stepSize(
+  dv: Local<'v128'>, sig: Local<'v128'> | null, r: Local<'v128'>, bv: Local<'v128'>, raw: Local<'i32'>, rowD: Local<'i32'>, flags: Local<'i32'>,
+  softplus: (sp: Local<'v128'>, sig: Local<'v128'> | null, r: Local<'v128'>) => Ins,
+): Ins[] {
+  return [
+    set(r, v128.load(i32.add(get(raw), get(rowD)))),
+    if_(i32.and(get(flags), 8), [set(r, f32x4.add(get(r), get(bv)))]),
+    if_(i32.and(get(flags), 4), [softplus(dv, sig, r)], [set(dv, get(r))]),
+  ];
+}
 const vadd = (addr: Expr<'i32'>, v: Expr<'v128'>): Ins => v128.store(addr, f32x4.add(v128.load(addr), v));
 
 export function buildScan(opts: { fused: boolean; shared: boolean }): Uint8Array<ArrayBuffer> {
@@ -41,12 +59,13 @@ export function buildScan(opts: { fused: boolean; shared: boolean }): Uint8Array
 
   m.func(
     'fwd',
-    { sc: 'i32', u: 'i32', dl: 'i32', At: 'i32', B: 'i32', C: 'i32', D: 'i32', z: 'i32', out: 'i32', last: 'i32', ckpt: 'i32', L: 'i32', d: 'i32', N: 'i32', chunk: 'i32', flags: 'i32', c0: 'i32', c1: 'i32' },
+    { sc: 'i32', u: 'i32', dl: 'i32', bias: 'i32', At: 'i32', B: 'i32', C: 'i32', D: 'i32', z: 'i32', out: 'i32', last: 'i32', ckpt: 'i32', L: 'i32', d: 'i32', N: 'i32', chunk: 'i32', flags: 'i32', c0: 'i32', c1: 'i32' },
     null,
     (p, f) => {
       const exp = expEmitter(f, fused);
+      const softplus = softplusEmitter(f, fused);
       const [c, t, n, cb, d4, rowD, rowN, tc, kp] = [f.local('i32'), f.local('i32'), f.local('i32'), f.local('i32'), f.local('i32'), f.local('i32'), f.local('i32'), f.local('i32'), f.local('i32')];
-      const [dv, uv, duv, y, a, hn, Dv, e] = [f.local('v128'), f.local('v128'), f.local('v128'), f.local('v128'), f.local('v128'), f.local('v128'), f.local('v128'), f.local('v128')];
+      const [dv, uv, duv, y, a, hn, Dv, e, r, bv] = Array.from({ length: 10 }, () => f.local('v128'));
       const hAt = (): Expr<'i32'> => i32.add(get(p.sc), i32.shl(get(n), 4));
       const hasD = i32.and(get(p.flags), 1);
       const hasZ = i32.and(get(p.flags), 2);
@@ -60,7 +79,7 @@ export function buildScan(opts: { fused: boolean; shared: boolean }): Uint8Array
         set(tc, i32.sub(get(tc), 1)),
         set(rowD, i32.add(i32.mul(get(t), get(d4)), get(cb))),
         set(rowN, i32.add(get(p.B), i32.shl(i32.mul(get(t), get(p.N)), 2))),
-        set(dv, v128.load(i32.add(get(p.dl), get(rowD)))),
+        ...stepSize(dv, null, r, bv, p.dl, rowD, p.flags, softplus),
         set(uv, v128.load(i32.add(get(p.u), get(rowD)))),
         set(duv, f32x4.mul(get(dv), get(uv))),
         set(y, v128.zero()),
@@ -84,6 +103,7 @@ export function buildScan(opts: { fused: boolean; shared: boolean }): Uint8Array
           set(cb, i32.shl(get(c), 2)),
           forUp(n, 0, get(p.N), 1, v128.store(hAt(), v128.zero())),
           if_(hasD, [set(Dv, v128.load(i32.add(get(p.D), get(cb))))]),
+          if_(i32.and(get(p.flags), 8), [set(bv, v128.load(i32.add(get(p.bias), get(cb))))]),
           set(tc, 0),
           set(kp, i32.add(get(p.ckpt), get(cb))),
           forUp(t, 0, get(p.L), 1, ...step),
@@ -102,14 +122,15 @@ export function buildScan(opts: { fused: boolean; shared: boolean }): Uint8Array
   m.func(
     'bwd',
     {
-      sc: 'i32', u: 'i32', dl: 'i32', At: 'i32', B: 'i32', C: 'i32', D: 'i32', z: 'i32', ckpt: 'i32', g: 'i32', gl: 'i32',
-      du: 'i32', ddl: 'i32', dAt: 'i32', dB4: 'i32', dC4: 'i32', dD: 'i32', dz: 'i32', L: 'i32', d: 'i32', N: 'i32', chunk: 'i32', flags: 'i32', c0: 'i32', c1: 'i32',
+      sc: 'i32', u: 'i32', dl: 'i32', bias: 'i32', At: 'i32', B: 'i32', C: 'i32', D: 'i32', z: 'i32', ckpt: 'i32', g: 'i32', gl: 'i32',
+      du: 'i32', ddl: 'i32', dAt: 'i32', dB4: 'i32', dC4: 'i32', dD: 'i32', dz: 'i32', dbias: 'i32', L: 'i32', d: 'i32', N: 'i32', chunk: 'i32', flags: 'i32', c0: 'i32', c1: 'i32',
     },
     null,
     (p, f) => {
       const exp = expEmitter(f, fused);
+      const softplus = softplusEmitter(f, fused);
       const [c, t, n, j, k, cb, d4, rowD, rowN, t0, t1, lam, dAa, Sa, Sh, kp] = Array.from({ length: 16 }, () => f.local('i32'));
-      const [dv, uv, duv, gv, dy, y, a, hp, l, ha, Bs, ddt, lb, Dv, dDv, zv, e, sg] = Array.from({ length: 18 }, () => f.local('v128'));
+      const [dv, uv, duv, gv, dy, y, a, hp, l, ha, Bs, ddt, lb, Dv, dDv, zv, e, sg, r, bv, sig, dbv] = Array.from({ length: 22 }, () => f.local('v128'));
       const hasD = i32.and(get(p.flags), 1);
       const hasZ = i32.and(get(p.flags), 2);
       const n16 = (): Expr<'i32'> => i32.shl(get(n), 4);
@@ -121,10 +142,10 @@ export function buildScan(opts: { fused: boolean; shared: boolean }): Uint8Array
       const BAt = (): Expr<'i32'> => i32.add(i32.add(get(p.B), get(rowN)), i32.shl(get(n), 2));
       const CAt = (): Expr<'i32'> => i32.add(i32.add(get(p.C), get(rowN)), i32.shl(get(n), 2));
       const acc4 = (base: Local<'i32'>): Expr<'i32'> => i32.add(get(base), i32.shl(i32.add(i32.mul(get(t), get(p.N)), get(n)), 4));
-      const loadRow = (): Ins[] => [
+      const loadRow = (withSigma: boolean): Ins[] => [
         set(rowD, i32.add(i32.mul(get(t), get(d4)), get(cb))),
         set(rowN, i32.shl(i32.mul(get(t), get(p.N)), 2)),
-        set(dv, v128.load(i32.add(get(p.dl), get(rowD)))),
+        ...stepSize(dv, withSigma ? sig : null, r, bv, p.dl, rowD, p.flags, softplus),
         set(uv, v128.load(i32.add(get(p.u), get(rowD)))),
         set(duv, f32x4.mul(get(dv), get(uv))),
       ];
@@ -132,7 +153,7 @@ export function buildScan(opts: { fused: boolean; shared: boolean }): Uint8Array
         forUp(n, 0, get(p.N), 1, v128.store(rowAt(Sh, i32.const(0)), v128.load(i32.add(get(kp), i32.mul(get(n), get(d4)))))),
         forUp(t, get(t0), get(t1), 1,
           set(j, i32.sub(get(t), get(t0))),
-          ...loadRow(),
+          ...loadRow(false),
           forUp(n, 0, get(p.N), 1,
             exp(a, f32x4.mul(get(dv), v128.load(AAt()))),
             v128.store(rowAt(Sa, get(j)), get(a)),
@@ -142,7 +163,7 @@ export function buildScan(opts: { fused: boolean; shared: boolean }): Uint8Array
       ];
       const reverse: Ins[] = [
         set(j, i32.sub(get(t), get(t0))),
-        ...loadRow(),
+        ...loadRow(true),
         set(gv, v128.load(i32.add(get(p.g), get(rowD)))),
         set(dy, get(gv)),
         if_(hasZ, [
@@ -175,7 +196,10 @@ export function buildScan(opts: { fused: boolean; shared: boolean }): Uint8Array
         ),
         v128.store(i32.add(get(p.du), get(rowD)), f32x4.mul(get(dv), get(lb))),
         if_(hasD, [v128.store(i32.add(get(p.du), get(rowD)), mad(get(Dv), get(dy), v128.load(i32.add(get(p.du), get(rowD)))))]),
+        // dΔ_raw = dΔ·σ(Δ_raw + bias) under softplus; d(bias) sums it over tokens
+        if_(i32.and(get(p.flags), 4), [set(ddt, f32x4.mul(get(ddt), get(sig)))]),
         v128.store(i32.add(get(p.ddl), get(rowD)), get(ddt)),
+        set(dbv, f32x4.add(get(dbv), get(ddt))),
       ];
       const nc = i32.divU(i32.add(get(p.L), i32.sub(get(p.chunk), 1)), get(p.chunk));
       return [
@@ -194,7 +218,9 @@ export function buildScan(opts: { fused: boolean; shared: boolean }): Uint8Array
             v128.store(dAaAt(), v128.zero()),
           ),
           set(dDv, v128.zero()),
+          set(dbv, v128.zero()),
           if_(hasD, [set(Dv, v128.load(i32.add(get(p.D), get(cb))))]),
+          if_(i32.and(get(p.flags), 8), [set(bv, v128.load(i32.add(get(p.bias), get(cb))))]),
           forDown(k, nc, i32.const(0),
             set(t0, i32.mul(get(k), get(p.chunk))),
             set(t1, i32.minS(i32.add(get(t0), get(p.chunk)), get(p.L))),
@@ -204,6 +230,7 @@ export function buildScan(opts: { fused: boolean; shared: boolean }): Uint8Array
           ),
           forUp(n, 0, get(p.N), 1, vadd(i32.add(i32.add(get(p.dAt), i32.mul(get(n), get(d4))), get(cb)), v128.load(dAaAt()))),
           if_(hasD, [vadd(i32.add(get(p.dD), get(cb)), get(dDv))]),
+          if_(i32.and(get(p.flags), 8), [vadd(i32.add(get(p.dbias), get(cb)), get(dbv))]),
         ),
       ];
     },

@@ -3,11 +3,9 @@
  * `selectiveScanBackward` ops (src/zoo/ssm/selectiveScan.ts) on float32:
  * the WebAssembly SIMD kernels of scanKernel.ts, run in place on the heap.
  *
- * The work around them is per token and channel, not per state: Δ's bias and
- * softplus are applied once into a scratch array before the scan (and σ of
- * the same argument scales dΔ after it), A is transposed to (N, d) so four
- * channels of one state index are one load, and dB, dC are reduced over their
- * four lanes at the end. Channels are split across the thread pool; each
+ * Around them: A is transposed to (N, d) so that four channels of one state
+ * index are one load, and dB, dC are reduced over their four lanes at the
+ * end (Δ's bias and softplus happen inside the kernels). Channels are split across the thread pool; each
  * thread accumulates dB and dC in its own buffers.
  *
  * They decline (the float64 reference loops run instead) for other dtypes,
@@ -39,14 +37,12 @@ function scanModule(): KernelModule | undefined {
   return kernelModule(f.relaxed ? 'scan.relaxed' : 'scan.simd', (shared) => buildScan({ fused: f.relaxed, shared }));
 }
 
-const softplus = (x: number): number => (x > 20 ? x : Math.log1p(Math.exp(x)));
-
 interface Prepared {
-  u: number; dl: number; At: number; B: number; C: number; D: number; z: number; flags: number;
-  b: number; L: number; d: number; N: number; raw: number; bias: number;
+  u: number; raw: number; bias: number; At: number; B: number; C: number; D: number; z: number; flags: number;
+  b: number; L: number; d: number; N: number;
 }
 
-/** Pointers to the inputs, Δ after bias and softplus, and Aᵀ. */
+/** Pointers to the (contiguous) inputs, Aᵀ, and the kernel's flags (1 D, 2 z, 4 softplus, 8 bias). */
 function prepare(be: CpuBackend, tmp: Temps, ins: readonly View[], a: ScanAttrs): Prepared {
   const [b, L, d] = ins[0]!.shape as [number, number, number];
   const N = ins[2]!.shape[1]!;
@@ -55,26 +51,15 @@ function prepare(be: CpuBackend, tmp: Temps, ins: readonly View[], a: ScanAttrs)
   const zv = a.hasZ ? ins[k++]! : null;
   const biasV = a.hasBias ? ins[k++]! : null;
   const At = tmp.alloc(N * d);
-  const dlS = a.softplus || biasV ? tmp.alloc(b * L * d) : null;
   const p: Prepared = {
-    u: tmp.contiguous(ins[0]!), dl: 0, At: At.ptr, B: tmp.contiguous(ins[3]!), C: tmp.contiguous(ins[4]!),
-    D: Dv ? tmp.contiguous(Dv) : 0, z: zv ? tmp.contiguous(zv) : 0, flags: (Dv ? 1 : 0) | (zv ? 2 : 0),
-    b, L, d, N, raw: tmp.contiguous(ins[1]!), bias: biasV ? tmp.contiguous(biasV) : 0,
+    u: tmp.contiguous(ins[0]!), raw: tmp.contiguous(ins[1]!), bias: biasV ? tmp.contiguous(biasV) : 0, At: At.ptr,
+    B: tmp.contiguous(ins[3]!), C: tmp.contiguous(ins[4]!), D: Dv ? tmp.contiguous(Dv) : 0, z: zv ? tmp.contiguous(zv) : 0,
+    flags: (Dv ? 1 : 0) | (zv ? 2 : 0) | (a.softplus ? 4 : 0) | (biasV ? 8 : 0),
+    b, L, d, N,
   };
   const A = f32At(be, tmp.contiguous(ins[2]!), d * N);
   const at = f32At(be, At.ptr, N * d);
   for (let c = 0; c < d; c++) for (let n = 0; n < N; n++) at[n * d + c] = A[c * N + n]!;
-  if (!dlS) p.dl = p.raw;
-  else {
-    const raw = f32At(be, p.raw, b * L * d);
-    const bias = biasV ? f32At(be, p.bias, d) : null;
-    const dl = f32At(be, dlS.ptr, b * L * d);
-    for (let i = 0; i < raw.length; i++) {
-      const r = raw[i]! + (bias ? bias[i % d]! : 0);
-      dl[i] = a.softplus ? softplus(r) : r;
-    }
-    p.dl = dlS.ptr;
-  }
   return p;
 }
 
@@ -106,7 +91,7 @@ export function scanForwardKernel(be: CpuBackend): Kernel {
       const pool = threadCount() > 1 && b * L * d * N >= SCAN_THREAD_MIN ? threadPool() : undefined;
       const ranges = channelRanges(d, pool ? pool.threads : 1);
       const args = (i: number, [c0, c1]: [number, number]): number[] => [
-        p.u + 4 * i * L * d, p.dl + 4 * i * L * d, p.At, p.B + 4 * i * L * N, p.C + 4 * i * L * N, p.D, p.z ? p.z + 4 * i * L * d : 0,
+        p.u + 4 * i * L * d, p.raw + 4 * i * L * d, p.bias, p.At, p.B + 4 * i * L * N, p.C + 4 * i * L * N, p.D, p.z ? p.z + 4 * i * L * d : 0,
         out.ptr + 4 * i * L * d, last.ptr + 4 * i * d * N, ckpt.ptr + 4 * i * nc * N * d, L, d, N, a.chunk, p.flags, c0, c1,
       ];
       if (!pool || ranges.length < 2) {
@@ -160,13 +145,14 @@ export function scanBackwardKernel(be: CpuBackend): Kernel {
       if (pool && ranges.length > 1) pool.ensureScratch(scratch);
       f32At(be, dAt.ptr, N * d).fill(0);
       if (dD) f32At(be, dD.ptr, d).fill(0);
+      if (dbias) f32At(be, dbias.ptr, d).fill(0);
       const dBo = f32At(be, dB.ptr, b * L * N);
       const dCo = f32At(be, dC.ptr, b * L * N);
       const accBytes = 4 * 2 * L * N * 4;
       const args = (i: number, r: number, [c0, c1]: [number, number]): number[] => [
-        p.u + 4 * i * L * d, p.dl + 4 * i * L * d, p.At, p.B + 4 * i * L * N, p.C + 4 * i * L * N, p.D, p.z ? p.z + 4 * i * L * d : 0,
+        p.u + 4 * i * L * d, p.raw + 4 * i * L * d, p.bias, p.At, p.B + 4 * i * L * N, p.C + 4 * i * L * N, p.D, p.z ? p.z + 4 * i * L * d : 0,
         ckpt + 4 * i * nc * N * d, g + 4 * i * L * d, gl + 4 * i * d * N, du.ptr + 4 * i * L * d, ddl.ptr + 4 * i * L * d, dAt.ptr,
-        acc.ptr + r * accBytes, acc.ptr + r * accBytes + accBytes / 2, dD ? dD.ptr : 0, dz ? dz.ptr + 4 * i * L * d : 0,
+        acc.ptr + r * accBytes, acc.ptr + r * accBytes + accBytes / 2, dD ? dD.ptr : 0, dz ? dz.ptr + 4 * i * L * d : 0, dbias ? dbias.ptr : 0,
         L, d, N, a.chunk, p.flags, c0, c1,
       ];
       for (let i = 0; i < b; i++) {
@@ -194,17 +180,6 @@ export function scanBackwardKernel(be: CpuBackend): Kernel {
       const at = f32At(be, dAt.ptr, N * d);
       const dAo = f32At(be, dA.ptr, d * N);
       for (let c = 0; c < d; c++) for (let q = 0; q < N; q++) dAo[c * N + q] = at[q * d + c]!;
-      // dΔ_raw = dΔ·σ(Δ_raw + bias) under softplus; d(bias) sums it over batch and tokens
-      const dd = f32At(be, ddl.ptr, b * L * d);
-      const raw = f32At(be, p.raw, b * L * d);
-      const bias = a.hasBias ? f32At(be, p.bias, d) : null;
-      const db = dbias ? f32At(be, dbias.ptr, d) : null;
-      db?.fill(0);
-      for (let q = 0; q < dd.length; q++) {
-        const c = q % d;
-        if (a.softplus) dd[q] = dd[q]! / (1 + Math.exp(-(raw[q]! + (bias ? bias[c]! : 0))));
-        if (db) db[c] += dd[q]!;
-      }
     } catch (e) {
       for (const s of res) be.free(s);
       throw e;

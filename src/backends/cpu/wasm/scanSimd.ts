@@ -9,6 +9,10 @@
  * degree-6 minimax polynomial, and build 2ᵏ from its exponent bits. Relative
  * error ≲ 2·10⁻⁷ on the clamped range [−87.3, 88.3] (below it the result is
  * ~1e−38, not 0, which a decay factor never notices).
+ *
+ * softplus and σ share one exponential t = e^(−|r|) ∈ (0, 1]:
+ * softplus(r) = max(r, 0) + log1p(t) with log1p(t) = 2·atanh(s), s = t/(2 + t)
+ * ∈ (0, ⅓], summed to s¹³ (truncation < 1e−8); σ(r) = (r ≥ 0 ? 1 : t)/(1 + t).
  */
 import { f32, f32x4, get, madd, set, sleb, uleb, type Expr, type FuncScope, type Ins, type Local } from './emit.js';
 
@@ -27,6 +31,11 @@ export const vx = {
   min: (a: Expr<'v128'>, b: Expr<'v128'>) => bin(a, b, 0xe8),
   max: (a: Expr<'v128'>, b: Expr<'v128'>) => bin(a, b, 0xe9),
   neg: (a: Expr<'v128'>) => un(a, 0xe1),
+  abs: (a: Expr<'v128'>) => un(a, 0xe0),
+  /** lane mask a ≥ b */
+  ge: (a: Expr<'v128'>, b: Expr<'v128'>) => bin(a, b, 0x46),
+  /** v128.bitselect: bits of a where mask is 1, of b elsewhere */
+  select: (a: Expr<'v128'>, b: Expr<'v128'>, mask: Expr<'v128'>): Expr<'v128'> => ({ t: 'v128', c: [...a.c, ...b.c, ...mask.c, ...simd(0x52)] }),
   nearest: (a: Expr<'v128'>) => un(a, 0x6a),
   /** i32x4.trunc_sat_f32x4_s */
   truncToI32: (a: Expr<'v128'>) => un(a, 0xf8),
@@ -72,3 +81,29 @@ export function expEmitter(f: FuncScope, fused: boolean): (dst: Local<'v128'>, x
     return ins.flat();
   };
 }
+
+/**
+ * softplus (and optionally σ) of a v128 local r, with the locals of the
+ * calling function: `softplus(sp, sig, r)` is the statement sp = softplus(r),
+ * sig = σ(r) (sig may be null).
+ */
+export function softplusEmitter(f: FuncScope, fused: boolean): (sp: Local<'v128'>, sig: Local<'v128'> | null, r: Local<'v128'>) => Ins {
+  const exp = expEmitter(f, fused);
+  const t = f.local('v128');
+  const s = f.local('v128');
+  const s2 = f.local('v128');
+  return (sp, sig, r) => {
+    let p: Expr<'v128'> = constF32x4(1 / 13);
+    for (let k = 11; k >= 1; k -= 2) p = madd(fused, p, get(s2), constF32x4(1 / k));
+    const ins: Ins[] = [
+      exp(t, vx.neg(vx.abs(get(r)))),
+      set(s, vx.div(get(t), f32x4.add(get(t), constF32x4(2)))),
+      set(s2, f32x4.mul(get(s), get(s))),
+      set(sp, madd(fused, f32x4.mul(get(s), constF32x4(2)), p, vx.max(get(r), v128zero()))),
+    ];
+    if (sig) ins.push(set(sig, vx.div(vx.select(constF32x4(1), get(t), vx.ge(get(r), v128zero())), f32x4.add(get(t), constF32x4(1)))));
+    return ins.flat();
+  };
+}
+
+const v128zero = (): Expr<'v128'> => constF32x4(0);

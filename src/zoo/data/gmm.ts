@@ -7,7 +7,7 @@ import type { Tensor } from '../../core/tensor.js';
 import type { DType } from '../../core/dtype.js';
 import type { Key } from '../../core/random.js';
 import * as prng from '../../core/random.js';
-import { tensor } from '../../ops/creation.js';
+import { defaultFloat, tensor } from '../../ops/creation.js';
 
 export interface Gmm {
   /** mixture weights (normalised on use) */
@@ -50,7 +50,7 @@ export function sampleGmmWithLabels(key: Key, g: Gmm, n: number, opts: { dtype?:
     labels[i] = k;
     for (let j = 0; j < d; j++) out[i * d + j] = g.means[k]![j]! + g.stds[k]! * z[i * d + j]!;
   }
-  return { x: tensor(out, [n, d], { dtype: opts.dtype }), labels };
+  return { x: tensor(out, [n, d], { dtype: opts.dtype ?? defaultFloat() }), labels };
 }
 
 /** n samples (n, d) of the mixture. */

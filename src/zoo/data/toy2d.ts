@@ -20,7 +20,7 @@ import type { Tensor } from '../../core/tensor.js';
 import type { DType } from '../../core/dtype.js';
 import type { Key } from '../../core/random.js';
 import * as prng from '../../core/random.js';
-import { tensor } from '../../ops/creation.js';
+import { defaultFloat, tensor } from '../../ops/creation.js';
 import { eightGaussiansGmm, sampleGmm } from './gmm.js';
 
 export interface ToyOptions {
@@ -57,7 +57,7 @@ function points(name: string, key: Key, n: number, opts: ToyOptions, nu: number,
     out[2 * i] = po[0]!;
     out[2 * i + 1] = po[1]!;
   }
-  return tensor(out, [n, 2], { dtype: opts.dtype });
+  return tensor(out, [n, 2], { dtype: opts.dtype ?? defaultFloat() });
 }
 
 export const eightGaussians: ToyDataset = {

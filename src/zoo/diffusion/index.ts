@@ -15,3 +15,4 @@ export { uniformTime, discreteTime, logNormalSigma, logitNormal, importanceWeigh
 export { diffusionLoss, flowMatchingLoss, ncsnLoss, edmLoss, type DiffusionLossOptions, type FlowMatchingLossOptions, type NcsnLossOptions, type EdmLossOptions } from './losses.js';
 export { TimeMlp, type TimeMlpOptions } from './nets/mlp.js';
 export { fit, type FitOptions, type FitResult } from './train.js';
+export { reflowCouplings, straightness, type CouplingOptions } from './reflow.js';

@@ -16,10 +16,10 @@ import type { Tensor } from '../core/tensor.js';
 import type { DType } from '../core/dtype.js';
 import { shapeStr } from '../core/shape.js';
 import { tidy } from '../core/memory.js';
-import { add, astype, div, maximum, mul, rsqrt, sqrt, square, sub } from '../ops/elementwise.js';
+import { astype, div, maximum, mul, sqrt, square } from '../ops/elementwise.js';
 import { sum } from '../ops/reduce.js';
-import { mean, variance } from '../ops/stats.js';
 import { ones, scalar, zeros } from '../ops/creation.js';
+import { layerNormFused, rmsNormFused } from '../ops/fused.js';
 import { Module, param } from './module.js';
 import { checkFloatTensor, checkNonNegative, checkPositiveInt } from './util.js';
 
@@ -54,16 +54,8 @@ export function layerNorm(x: Tensor, normalizedShape: number | readonly number[]
   checkAffine('layerNorm', 'weight', weight, shape);
   checkAffine('layerNorm', 'bias', bias, shape);
   checkNonNegative('layerNorm', 'eps', eps);
-  return tidy(() =>
-    inFloat32(x, (xf) => {
-      const mu = mean(xf, axes, true);
-      const v = variance(xf, axes, { correction: 0, keepdim: true });
-      let y = mul(sub(xf, mu), rsqrt(add(v, eps)));
-      if (weight) y = mul(y, weight);
-      if (bias) y = add(y, bias);
-      return y;
-    }),
-  );
+  // one fused primitive (native kernel forward and backward); the composite form is its reference and differentiable VJP
+  return layerNormFused(x, axes.length, weight, bias, eps);
 }
 
 /** RMSNorm over the trailing `normalizedShape` axes: x/√(mean(x²) + ε), scaled by weight when given. */
@@ -73,12 +65,7 @@ export function rmsNorm(x: Tensor, normalizedShape: number | readonly number[], 
   const axes = trailingAxes('rmsNorm', x, shape);
   checkAffine('rmsNorm', 'weight', weight, shape);
   checkNonNegative('rmsNorm', 'eps', eps);
-  return tidy(() =>
-    inFloat32(x, (xf) => {
-      const y = mul(xf, rsqrt(add(mean(square(xf), axes, true), eps)));
-      return weight ? mul(y, weight) : y;
-    }),
-  );
+  return rmsNormFused(x, axes.length, weight, eps);
 }
 
 /** ScaleNorm over the last axis: g·x/max(‖x‖₂, ε), g a scalar (0-d) tensor. */

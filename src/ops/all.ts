@@ -18,6 +18,7 @@ import { solveOp, triangularSolveOp, slogdetOp } from './linalg.js';
 import { choleskyOp, qrOp, eighOp } from './decompositions.js';
 import { svdOp, randomizedSvdOp } from './svd.js';
 import { fftOp, rfftOp, irfftOp } from './fft.js';
+import { softmaxLastOp, logSoftmaxLastOp, layerNormFusedOp, layerNormGradOp, rmsNormFusedOp, rmsNormGradOp } from './fused.js';
 
 export const OPS = {
   ...unaryOps,
@@ -75,6 +76,12 @@ export const OPS = {
   fft: fftOp,
   rfft: rfftOp,
   irfft: irfftOp,
+  softmaxLast: softmaxLastOp,
+  logSoftmaxLast: logSoftmaxLastOp,
+  layerNormFused: layerNormFusedOp,
+  layerNormGrad: layerNormGradOp,
+  rmsNormFused: rmsNormFusedOp,
+  rmsNormGrad: rmsNormGradOp,
 } satisfies Record<string, OpDef<never>>;
 
 export type OpName = keyof typeof OPS;

@@ -9,6 +9,7 @@ export * from './reduce.js';
 export * from './stats.js';
 export * from './cumulative.js';
 export * from './nn.js';
+export * from './fused.js';
 export * from './pool.js';
 export * from './conv.js';
 export * from './matmul.js';

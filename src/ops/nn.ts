@@ -15,6 +15,7 @@ import { max, sum } from './reduce.js';
 import { logsumexp } from './stats.js';
 import { reshape } from './views.js';
 import { gather } from './indexing.js';
+import { logSoftmaxLast, softmaxLast } from './fused.js';
 import type { TensorLike } from './broadcast.js';
 
 function checkFloat(op: string, name: string, x: unknown): asserts x is Tensor {
@@ -27,6 +28,7 @@ function checkFloat(op: string, name: string, x: unknown): asserts x is Tensor {
 export function softmax(x: Tensor, axis = -1): Tensor {
   checkFloat('softmax', 'x', x);
   const ax = normAxis('softmax', axis, x.ndim);
+  if (ax === x.ndim - 1) return softmaxLast(x); // one fused op (one kernel) for the common case
   return tidy(() => {
     const m0 = max(x.detach(), ax, true);
     const e = exp(sub(x, where(isfinite(m0), m0, 0)));
@@ -38,6 +40,7 @@ export function softmax(x: Tensor, axis = -1): Tensor {
 export function logSoftmax(x: Tensor, axis = -1): Tensor {
   checkFloat('logSoftmax', 'x', x);
   const ax = normAxis('logSoftmax', axis, x.ndim);
+  if (ax === x.ndim - 1) return logSoftmaxLast(x);
   return tidy(() => sub(x, logsumexp(x, ax, true)));
 }
 

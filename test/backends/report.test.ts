@@ -51,10 +51,12 @@ describe('backendOps', () => {
   it('renders a line per op, or only the native ones', () => {
     const all = formatBackendOps([table!]);
     expect(all[0]).toMatch(/^backend cpu: \d+ ops? native \(for some dtype\), \d+ on the float64 reference, \d+ views?$/);
-    expect(all.filter((l) => /^ {2}neg\s/.test(l))).toHaveLength(1);
+    expect(all.filter((l) => /^ {2}reshape\s/.test(l))).toHaveLength(1);
     const native = formatBackendOps([table!], { nativeOnly: true });
     expect(native.some((l) => /^ {2}matmul\s+reference\s+native\s/.test(l))).toBe(true);
-    expect(native.some((l) => /^ {2}neg\s/.test(l))).toBe(false);
+    const plain = table!.rows.find((r) => r.kind === 'kernel' && Object.values(r.paths).every((p) => p === 'reference'))!;
+    expect(all.some((l) => l.startsWith(`  ${plain.op} `))).toBe(true);
+    expect(native.some((l) => l.startsWith(`  ${plain.op} `))).toBe(false);
   });
 });
 

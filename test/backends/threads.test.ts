@@ -9,20 +9,20 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { threadPool, setThreads, shutdownThreads, type ThreadPool } from '../../src/backends/cpu/threads/index.js';
-import { ModuleBuilder, f32, f32x4, forUp, get, i32, set, unreachable, v128 } from '../../src/backends/cpu/wasm/emit.js';
+import { ModuleBuilder, drop, f32, f32x4, forUp, get, i32, set, unreachable, v128 } from '../../src/backends/cpu/wasm/emit.js';
 import { wasmFeatures } from '../../src/backends/cpu/wasm/index.js';
 import { heap } from '../../src/core/heap.js';
 
 /**
- * count(scratch, ptr, slot): ptr[slot] += 1 (plain, not atomic: a slot belongs to one task).
+ * count(scratch, ptr, slot): ptr[slot] += 1, atomically, so that a task run twice at the same time is
+ * counted twice (a plain += could lose one update and hide the double run).
  * whoami(scratch, out, idx, spin): out[idx] = scratch, then busy-loop `spin` times.
  * trap(scratch): unreachable.
  */
 function testModule(): Uint8Array<ArrayBuffer> {
   const m = new ModuleBuilder().importMemory('env', 'memory', { min: 1, max: 65536, shared: heap().shared });
   m.func('count', { scratch: 'i32', ptr: 'i32', slot: 'i32' }, null, (p) => {
-    const addr = i32.add(get(p.ptr), i32.shl(get(p.slot), 2));
-    return [i32.store(addr, i32.add(i32.load(addr), 1))];
+    return [drop(i32.atomicAdd(i32.add(get(p.ptr), i32.shl(get(p.slot), 2)), 1))];
   }, { export: true });
   m.func('whoami', { scratch: 'i32', out: 'i32', idx: 'i32', spin: 'i32' }, null, (p, f) => {
     const i = f.local('i32');
@@ -84,6 +84,17 @@ describe('thread pool', () => {
       for (let s = 0; s < nTasks; s++) expected[s]!++;
     }
     expect([...counts()]).toEqual([...expected]);
+    heap().free(ptr);
+  });
+
+  it('contended claims: 2,000 jobs of 256 tiny tasks, each task exactly once', () => {
+    const n = 256;
+    const ptr = heap().alloc(n * 4);
+    const counts = new Int32Array(heap().buffer, ptr, n);
+    counts.fill(0);
+    const tasks = Array.from({ length: n }, (_, s) => ({ fn: ids.count!, args: [ptr, s] }));
+    for (let j = 0; j < 2000; j++) pool.run(tasks);
+    expect(counts.every((x) => x === 2000)).toBe(true);
     heap().free(ptr);
   });
 

@@ -10,8 +10,9 @@ import { fftCases } from './fft.js';
 import { reduceCases } from './reduce.js';
 import { nnCases } from './nn.js';
 import { convCases } from './conv.js';
+import { fusedCases } from './fused.js';
 
-export const allCases: OpCase[] = [...elementwiseCases, ...shapeCases, ...viewCases, ...indexingCases, ...matmulCases, ...einsumCases, ...linalgCases, ...fftCases, ...reduceCases, ...nnCases, ...convCases];
+export const allCases: OpCase[] = [...elementwiseCases, ...shapeCases, ...viewCases, ...indexingCases, ...matmulCases, ...einsumCases, ...linalgCases, ...fftCases, ...reduceCases, ...nnCases, ...convCases, ...fusedCases];
 
 /** Ops whose checks live in a dedicated test file (with the reason), by op name → test file. */
 export const coveredElsewhere: Record<string, string> = {};

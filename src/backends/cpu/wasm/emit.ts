@@ -122,6 +122,8 @@ export const i32 = {
   },
   load: (addr: I32, offset = 0) => e('i32', [...asI32(addr).c, 0x28, ...memarg(2, offset)]),
   store: (addr: I32, v: I32, offset = 0): Ins => [...asI32(addr).c, ...asI32(v).c, 0x36, ...memarg(2, offset)],
+  /** atomic fetch-and-add (threads proposal, 0xfe 0x1e); returns the old value; `addr` must be 4-byte aligned */
+  atomicAdd: (addr: I32, v: I32, offset = 0) => e('i32', [...asI32(addr).c, ...asI32(v).c, 0xfe, 0x1e, ...memarg(2, offset)]),
 };
 
 export const f32 = {

@@ -160,6 +160,12 @@ export const S = {
   f32FromF64: (a: Expr<'f64'>): Expr<'f32'> => ({ t: 'f32', c: [...a.c, 0xb6] }),
   f32Div: (a: Expr<'f32'>, b: Expr<'f32'>): Expr<'f32'> => ({ t: 'f32', c: [...a.c, ...b.c, 0x95] }),
   f32Max: (a: Expr<'f32'>, b: Expr<'f32'>): Expr<'f32'> => ({ t: 'f32', c: [...a.c, ...b.c, 0x97] }),
+  f32Abs: (a: Expr<'f32'>): Expr<'f32'> => ({ t: 'f32', c: [...a.c, 0x8b] }),
+  f32Lt: (a: Expr<'f32'>, b: Expr<'f32'>): I32 => ({ t: 'i32', c: [...a.c, ...b.c, 0x5d] }),
+  f64Sub: (a: Expr<'f64'>, b: Expr<'f64'>): Expr<'f64'> => ({ t: 'f64', c: [...a.c, ...b.c, 0xa1] }),
+  /** select(a, b, cond): a when cond ≠ 0 (any one value type) */
+  select: <T extends 'i32' | 'f32' | 'f64'>(a: Expr<T>, b: Expr<T>, cond: I32): Expr<T> => ({ t: a.t, c: [...a.c, ...b.c, ...cond.c, 0x1b] }),
+  ltU: (a: I32, b: I32): I32 => ({ t: 'i32', c: [...a.c, ...b.c, 0x49] }),
   f32Min: (a: Expr<'f32'>, b: Expr<'f32'>): Expr<'f32'> => ({ t: 'f32', c: [...a.c, ...b.c, 0x96] }),
 };
 

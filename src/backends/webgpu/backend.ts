@@ -1,0 +1,209 @@
+/// <reference types="@webgpu/types" />
+/**
+ * The WebGPU backend. Storage is a pooled GPU buffer (pool.ts), freed when
+ * its refcount reaches 0 through the same `dispose`/`using`/scopes as CPU
+ * tensors; ops run as WGSL kernels recorded on the stream (stream.ts); reads
+ * are asynchronous (`await t.data()`).
+ *
+ * An op without a kernel for its dtypes runs on the CPU: its inputs are read
+ * back, its float64 reference kernel runs, the outputs are uploaded — all in
+ * program order on the stream, without blocking the caller. Each such op is
+ * named once on stderr (and collected in `fallbacks`).
+ */
+import type { Backend, Kernel, OutMeta, Storage, TypedArray, View } from '../backend.js';
+import type { DType } from '../../core/dtype.js';
+import { sizeOf } from '../../core/shape.js';
+import { registry } from '../../core/memory.js';
+import { gatherF64, storeF64 } from '../cpu/strided.js';
+import type { OpDef } from '../../ops/registry.js';
+import type { GpuContext } from './device.js';
+import { BufferPool, type PooledBuffer } from './pool.js';
+import { Stream } from './stream.js';
+
+export interface GpuStorage extends Storage {
+  readonly pb: PooledBuffer;
+}
+
+/** Bytes per element on the GPU (see wgsl.ts for the layout). */
+export const GPU_BYTES: Record<DType, number> = { f64: 8, f32: 4, f16: 4, bf16: 4, i32: 4, bool: 4 };
+
+/** Host values (float64 semantics) → the GPU layout of a dtype. */
+export function encodeHost(dtype: DType, values: ArrayLike<number>): Float64Array | Float32Array | Int32Array | Uint32Array {
+  const n = values.length;
+  switch (dtype) {
+    case 'f64':
+      return Float64Array.from(values);
+    case 'f32':
+      return Float32Array.from(values);
+    case 'i32': {
+      const out = new Int32Array(n);
+      storeF64(out, 'i32', values);
+      return out;
+    }
+    case 'bool': {
+      const out = new Uint32Array(n);
+      for (let i = 0; i < n; i++) out[i] = values[i] ? 1 : 0;
+      return out;
+    }
+    case 'f16':
+    case 'bf16': {
+      const bits = new Uint16Array(n);
+      storeF64(bits, dtype, values);
+      return Uint32Array.from(bits);
+    }
+  }
+}
+
+/** Bytes read back → the CPU's raw layout of a dtype (what gatherF64 reads). */
+export function decodeRaw(dtype: DType, buf: ArrayBuffer, size: number): TypedArray {
+  switch (dtype) {
+    case 'f64':
+      return new Float64Array(buf, 0, size);
+    case 'f32':
+      return new Float32Array(buf, 0, size);
+    case 'i32':
+      return new Int32Array(buf, 0, size);
+    case 'bool':
+      return Uint8Array.from(new Uint32Array(buf, 0, size));
+    case 'f16':
+    case 'bf16':
+      return Uint16Array.from(new Uint32Array(buf, 0, size));
+  }
+}
+
+export class WebGpuBackend implements Backend {
+  readonly name = 'webgpu';
+  readonly pool: BufferPool;
+  readonly stream: Stream;
+  /** WGSL kernels by op name (each may carry `dtypes`, see cpu/report.ts) */
+  readonly kernels = new Map<string, Kernel>();
+  /** ops that ran on the CPU fallback, with the dtypes */
+  readonly fallbacks = new Map<string, string>();
+  /** print the one-time fallback notice (tests turn it off) */
+  notices = true;
+  private readonly pipelines = new Map<string, GPUComputePipeline>();
+
+  constructor(readonly ctx: GpuContext) {
+    this.pool = new BufferPool(ctx.device, ctx.limits.maxBufferSize);
+    this.stream = new Stream(ctx);
+    registry.backends.add(this);
+  }
+
+  get device(): GPUDevice {
+    return this.ctx.device;
+  }
+
+  alloc(dtype: DType, size: number): GpuStorage {
+    const byteLength = Math.max(4, size * GPU_BYTES[dtype]);
+    if (byteLength > this.ctx.limits.maxStorageBindingSize) {
+      throw new Error(`webgpu: a ${dtype} tensor of ${size} elements (${byteLength} bytes) exceeds the device's maxStorageBufferBindingSize ${this.ctx.limits.maxStorageBindingSize}`);
+    }
+    return { backend: this, dtype, size, byteLength, refs: 0, pb: this.pool.acquire(byteLength) };
+  }
+
+  free(s: Storage): void {
+    const g = s as GpuStorage;
+    this.pool.release(g.pb, g.byteLength);
+  }
+
+  write(s: Storage, values: ArrayLike<number>, at = 0): void {
+    if (at + values.length > s.size) throw new Error(`write: ${values.length} values at ${at} overflow a storage of ${s.size}`);
+    if (values.length === 0) return;
+    const data = encodeHost(s.dtype, values);
+    const pb = (s as GpuStorage).pb;
+    this.stream.enqueue(() => this.stream.write(pb, data, at * GPU_BYTES[s.dtype]));
+  }
+
+  fill(s: Storage, value: number): void {
+    if (s.size === 0) return;
+    this.write(s, new Float64Array(s.size).fill(value));
+  }
+
+  readF64Sync(v: View): Float64Array {
+    throw new Error(`the webgpu backend reads asynchronously: use await t.data() (reading ${v.dtype}[${v.shape.join(',')}])`);
+  }
+
+  async read(v: View): Promise<TypedArray> {
+    const s = v.storage as GpuStorage;
+    const buf = await this.stream.read(s.pb, s.byteLength);
+    const raw = decodeRaw(v.dtype, buf, s.size);
+    if (v.dtype === 'f16' || v.dtype === 'bf16') return Float32Array.from(gatherF64(raw, v.dtype, v));
+    const f = gatherF64(raw, v.dtype, v);
+    const Ctor = (v.dtype === 'bool' ? Uint8Array : raw.constructor) as new (src: ArrayLike<number>) => TypedArray;
+    return new Ctor(f);
+  }
+
+  /** Read a view as float64 (async). */
+  async readF64(v: View): Promise<Float64Array> {
+    const s = v.storage as GpuStorage;
+    const buf = await this.stream.read(s.pb, s.byteLength);
+    return gatherF64(decodeRaw(v.dtype, buf, s.size), v.dtype, v);
+  }
+
+  /** The compute pipeline of a WGSL source (compiled once, cached by source). */
+  pipeline(code: string): GPUComputePipeline {
+    let p = this.pipelines.get(code);
+    if (!p) {
+      const module = this.device.createShaderModule({ code });
+      p = this.device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' } });
+      this.pipelines.set(code, p);
+    }
+    return p;
+  }
+
+  /** Record a dispatch of `code` over `groups` workgroups with storages bound at 1, 2, … in order. */
+  launch(code: string, storages: readonly Storage[], groups: number, ints: readonly number[], floats: readonly number[] = []): void {
+    const p = this.pipeline(code);
+    const bufs = storages.map((s) => (s as GpuStorage).pb);
+    this.stream.enqueue(() => this.stream.dispatch(p, bufs, groups, ints, floats));
+  }
+
+  run(op: OpDef, inputs: readonly View[], attrs: unknown, outs: readonly OutMeta[]): Storage[] {
+    const native = this.kernels.get(op.name);
+    if (native) {
+      const r = native(inputs, attrs, outs);
+      if (r) return r;
+    }
+    return this.fallback(op, inputs, attrs, outs);
+  }
+
+  private fallback(op: OpDef, inputs: readonly View[], attrs: unknown, outs: readonly OutMeta[]): Storage[] {
+    if (!op.ref) throw new Error(`${op.name}: no reference kernel`);
+    const dtypes = inputs.map((v) => v.dtype).join(',');
+    if (!this.fallbacks.has(op.name)) {
+      this.fallbacks.set(op.name, dtypes);
+      if (this.notices) console.warn(`nabla webgpu: '${op.name}' (${dtypes}) has no WGSL kernel; it runs on the CPU (float64 reference)`);
+    }
+    // snapshot the views: the handles may be disposed before the host task runs
+    const views: View[] = inputs.map((v) => ({ storage: v.storage, dtype: v.dtype, shape: v.shape.slice(), strides: v.strides.slice(), offset: v.offset }));
+    const results = outs.map((m) => this.alloc(m.dtype, sizeOf(m.shape)));
+    const ref = op.ref;
+    this.stream.host(op.name, async (read) => {
+      const xs: Float64Array[] = [];
+      for (const v of views) {
+        const s = v.storage as GpuStorage;
+        xs.push(gatherF64(decodeRaw(v.dtype, await read(s.pb, s.byteLength), s.size), v.dtype, v));
+      }
+      const ys = ref(xs, views, attrs, outs);
+      ys.forEach((y, i) => {
+        const n = results[i]!.size;
+        if (y.length !== n) throw new Error(`${op.name}: reference kernel returned ${y.length} values for output ${i} of ${n}`);
+        if (n > 0) this.stream.write(results[i]!.pb, encodeHost(results[i]!.dtype, y));
+      });
+    });
+    return results;
+  }
+
+  memory(): { liveBytes: number; peakBytes: number } {
+    return { liveBytes: this.pool.liveBytes, peakBytes: this.pool.peakBytes };
+  }
+
+  resetPeak(): void {
+    this.pool.peakBytes = this.pool.liveBytes;
+  }
+
+  /** Resolves once every recorded kernel has run (and rethrows a fallback's error). */
+  sync(): Promise<void> {
+    return this.stream.sync();
+  }
+}

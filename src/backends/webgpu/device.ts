@@ -1,0 +1,124 @@
+/// <reference types="@webgpu/types" />
+/**
+ * Getting a WebGPU device: in a browser from `navigator.gpu`, in Node from the
+ * `webgpu` package (Google's Dawn, loaded lazily so the CPU-only library never
+ * needs it). The device is created with the adapter's own limits rather than
+ * WebGPU's conservative defaults (e.g. 128 MiB per storage binding), and the
+ * limits the kernels rely on are read back into a small plain object.
+ *
+ * In Node the process stays alive while the object returned by `create()` and
+ * the device are held: `destroyGpu()` drops both.
+ */
+
+/** What the kernels need to know about the device. */
+export interface GpuLimits {
+  maxWorkgroupSize: number;
+  maxWorkgroupsPerDim: number;
+  maxStorageBindingSize: number;
+  maxBufferSize: number;
+  maxStorageBuffersPerStage: number;
+  workgroupStorageSize: number;
+  storageOffsetAlignment: number;
+}
+
+export interface GpuContext {
+  readonly device: GPUDevice;
+  readonly adapterName: string;
+  readonly limits: GpuLimits;
+  readonly f16: boolean;
+  /** set when the device was lost; every later submission throws with it */
+  lost: string | null;
+  /** the first validation or out-of-memory error the device reported (thrown at the next read) */
+  error: string | null;
+}
+
+/** Why no adapter could be had (shown in skips and errors). */
+export let noAdapterReason = '';
+
+let gpuObject: unknown = null;
+let pending: Promise<GpuContext | null> | null = null;
+
+async function navigatorGpu(): Promise<GPU | null> {
+  const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
+  if (nav?.gpu) return nav.gpu;
+  const proc = (globalThis as { process?: { versions?: { node?: string } } }).process;
+  if (!proc?.versions?.node) return null;
+  try {
+    // a variable specifier keeps bundlers from pulling the native module into browser builds
+    const name = 'webgpu';
+    const mod = (await import(name)) as { create: (flags: string[]) => GPU; globals: Record<string, unknown> };
+    for (const [k, v] of Object.entries(mod.globals)) if (!(k in globalThis)) (globalThis as Record<string, unknown>)[k] = v;
+    gpuObject = mod.create([]);
+    return gpuObject as GPU;
+  } catch (e) {
+    noAdapterReason = `the 'webgpu' package could not be loaded (${(e as Error).message.split('\n')[0]})`;
+    return null;
+  }
+}
+
+async function acquire(): Promise<GpuContext | null> {
+  const gpu = await navigatorGpu();
+  if (!gpu) {
+    noAdapterReason ||= 'no navigator.gpu and not in Node';
+    return null;
+  }
+  const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
+  if (!adapter) {
+    noAdapterReason = 'requestAdapter() returned null (in Node without a GPU, install a Vulkan driver: see docs on SwiftShader)';
+    gpuObject = null;
+    return null;
+  }
+  const a = adapter.limits;
+  const f16 = adapter.features.has('shader-f16');
+  const device = await adapter.requestDevice({
+    requiredFeatures: f16 ? ['shader-f16'] : [],
+    requiredLimits: {
+      maxStorageBufferBindingSize: a.maxStorageBufferBindingSize,
+      maxBufferSize: a.maxBufferSize,
+      maxStorageBuffersPerShaderStage: a.maxStorageBuffersPerShaderStage,
+      maxComputeWorkgroupStorageSize: a.maxComputeWorkgroupStorageSize,
+      maxComputeInvocationsPerWorkgroup: a.maxComputeInvocationsPerWorkgroup,
+      maxComputeWorkgroupSizeX: a.maxComputeWorkgroupSizeX,
+      maxComputeWorkgroupSizeY: a.maxComputeWorkgroupSizeY,
+    },
+  });
+  const info = (adapter as { info?: { vendor?: string; architecture?: string; description?: string } }).info;
+  const ctx: GpuContext = {
+    device,
+    adapterName: [info?.vendor, info?.architecture, info?.description].filter(Boolean).join(' ') || 'unknown adapter',
+    f16,
+    lost: null,
+    error: null,
+    limits: {
+      maxWorkgroupSize: Math.min(a.maxComputeInvocationsPerWorkgroup, a.maxComputeWorkgroupSizeX),
+      maxWorkgroupsPerDim: a.maxComputeWorkgroupsPerDimension,
+      maxStorageBindingSize: a.maxStorageBufferBindingSize,
+      maxBufferSize: a.maxBufferSize,
+      maxStorageBuffersPerStage: a.maxStorageBuffersPerShaderStage,
+      workgroupStorageSize: a.maxComputeWorkgroupStorageSize,
+      storageOffsetAlignment: a.minStorageBufferOffsetAlignment,
+    },
+  };
+  void device.lost.then((l) => {
+    if (l.reason !== 'destroyed') ctx.lost = `the WebGPU device was lost (${l.reason}): ${l.message}`;
+  });
+  device.addEventListener?.('uncapturederror', (ev) => {
+    const err = (ev as GPUUncapturedErrorEvent).error;
+    ctx.error ??= err.message.split('\n')[0] ?? 'unknown error';
+  });
+  return ctx;
+}
+
+/** The shared device, or null (with `noAdapterReason`) when there is none. Acquired once. */
+export function gpuContext(): Promise<GpuContext | null> {
+  return (pending ??= acquire());
+}
+
+/** Destroy the device and drop the Node `create()` object so the process can exit. */
+export async function destroyGpu(): Promise<void> {
+  const p = pending;
+  pending = null;
+  const ctx = p ? await p : null;
+  ctx?.device.destroy();
+  gpuObject = null;
+}

@@ -1,0 +1,91 @@
+/**
+ * The WebGPU backend's entry points: getting it (`webgpu()`), choosing the
+ * default backend (`useBackend('webgpu' | 'cpu' | 'auto')`), moving tensors
+ * between backends (`toBackend`), waiting for the device (`syncWebGpu`) and
+ * letting go of it (`releaseWebGpu`, so a Node process can exit).
+ */
+import type { Backend } from '../backend.js';
+import { Tensor } from '../../core/tensor.js';
+import { cpu } from '../cpu/index.js';
+import { getDefaultBackend, setDefaultBackend } from '../../ops/creation.js';
+import { registry } from '../../core/memory.js';
+import { destroyGpu, gpuContext, noAdapterReason } from './device.js';
+import { WebGpuBackend } from './backend.js';
+import { registerElementwise } from './kernels/elementwise.js';
+import { registerReduce } from './kernels/reduce.js';
+import { registerMatmul } from './kernels/matmul.js';
+import { registerIndexing } from './kernels/indexing.js';
+
+export { WebGpuBackend } from './backend.js';
+
+let instance: Promise<WebGpuBackend | null> | null = null;
+
+async function create(): Promise<WebGpuBackend | null> {
+  const ctx = await gpuContext();
+  if (!ctx) return null;
+  const b = new WebGpuBackend(ctx);
+  registerElementwise(b);
+  registerReduce(b);
+  registerMatmul(b);
+  registerIndexing(b);
+  return b;
+}
+
+/** The WebGPU backend, or null when no adapter exists (`webgpuUnavailableReason()` says why). */
+export function webgpu(): Promise<WebGpuBackend | null> {
+  return (instance ??= create());
+}
+
+export function webgpuUnavailableReason(): string {
+  return noAdapterReason;
+}
+
+/**
+ * Make new tensors go to a backend. 'auto' takes WebGPU when an adapter
+ * exists and the CPU otherwise; 'webgpu' throws when there is none.
+ */
+export async function useBackend(which: 'cpu' | 'webgpu' | 'auto' | Backend): Promise<Backend> {
+  let b: Backend;
+  if (typeof which !== 'string') b = which;
+  else if (which === 'cpu') b = cpu();
+  else {
+    const g = await webgpu();
+    if (!g && which === 'webgpu') throw new Error(`useBackend: no WebGPU adapter: ${noAdapterReason}`);
+    b = g ?? cpu();
+  }
+  setDefaultBackend(b);
+  return b;
+}
+
+/** A copy of `t` on backend `to` (the same handle's data; no autodiff history). */
+export async function toBackend(t: Tensor, to: Backend): Promise<Tensor> {
+  t.assertAlive('toBackend');
+  const from = t.storage.backend;
+  const values = from instanceof WebGpuBackend ? await from.readF64(t) : from.readF64Sync(t);
+  const s = to.alloc(t.dtype, values.length);
+  if (values.length > 0) to.write(s, values);
+  return new Tensor({ storage: s, shape: t.shape, dtype: t.dtype });
+}
+
+/** Wait until every kernel recorded on the WebGPU backend has run. */
+export async function syncWebGpu(): Promise<void> {
+  const b = instance ? await instance : null;
+  await b?.sync();
+}
+
+/**
+ * Destroy the device (after finishing its work) so the process can exit;
+ * tensors still on it become unusable. The default backend returns to the
+ * CPU if it was WebGPU. A later `webgpu()` acquires a fresh device.
+ */
+export async function releaseWebGpu(): Promise<void> {
+  const b = instance ? await instance : null;
+  instance = null;
+  if (b) {
+    await b.sync().catch(() => undefined);
+    b.pool.trim();
+    registry.backends.delete(b);
+    if (getDefaultBackend() === b) setDefaultBackend(cpu());
+  }
+  await destroyGpu();
+}

@@ -1,0 +1,213 @@
+/// <reference types="@webgpu/types" />
+/**
+ * The command stream: every kernel, upload and readback of the backend goes
+ * through here, in program order.
+ *
+ * Batching: dispatches are recorded into one command encoder (one compute
+ * pass) and submitted together: when a batch reaches `MAX_DISPATCHES`, when
+ * its parameter block is full, before a readback, and at the latest once the
+ * current synchronous JS turn ends (a microtask). Each dispatch's small
+ * parameter block (shapes, strides, scalars: "meta") is appended to one
+ * host-side array and uploaded once per batch into a single storage buffer,
+ * bound at a 256-byte-aligned offset per dispatch.
+ *
+ * Ordering hazards: kernels and copies execute in encoding order, so a pooled
+ * buffer may be reused right after it is freed. `queue.writeBuffer` however
+ * runs *before* the batch still being recorded, so writing a buffer that the
+ * open batch already uses submits the batch first (`lastBatch`).
+ *
+ * Host work (the CPU fallback for ops without a kernel) must wait for its
+ * inputs to come back. While it runs, further work is queued as closures and
+ * replayed in order when it finishes; the JS caller never waits.
+ */
+import type { GpuContext } from './device.js';
+import type { PooledBuffer } from './pool.js';
+
+const MAX_DISPATCHES = 256;
+const META_BYTES = 1 << 16;
+const MAP_READ = 0x01;
+const COPY_DST = 0x08;
+const UNIFORM_STORAGE = 0x80 | COPY_DST;
+
+export class Stream {
+  private encoder: GPUCommandEncoder | null = null;
+  private pass: GPUComputePassEncoder | null = null;
+  private dispatches = 0;
+  private batch = 1;
+  private readonly meta: GPUBuffer;
+  private readonly metaHost = new ArrayBuffer(META_BYTES);
+  private readonly metaI32 = new Int32Array(this.metaHost);
+  private readonly metaF32 = new Float32Array(this.metaHost);
+  private metaUsed = 0;
+  private flushScheduled = false;
+  /** closures waiting for a host task to finish; null while none runs */
+  private waiting: (() => void)[] | null = null;
+  /** the first error of a host task, rethrown at the next call */
+  private failure: Error | null = null;
+  submits = 0;
+
+  constructor(private readonly ctx: GpuContext) {
+    this.meta = ctx.device.createBuffer({ size: META_BYTES, usage: UNIFORM_STORAGE });
+  }
+
+  private get device(): GPUDevice {
+    return this.ctx.device;
+  }
+
+  private check(): void {
+    if (this.ctx.lost) throw new Error(`webgpu: ${this.ctx.lost}`);
+    if (this.ctx.error) {
+      const e = this.ctx.error;
+      this.ctx.error = null;
+      throw new Error(`webgpu: the device reported an error: ${e}`);
+    }
+    if (this.failure) {
+      const f = this.failure;
+      this.failure = null;
+      throw f;
+    }
+  }
+
+  /** Run `fn` now, or after the host task in progress (program order either way). */
+  enqueue(fn: () => void): void {
+    this.check();
+    if (this.waiting) this.waiting.push(fn);
+    else fn();
+  }
+
+  /** Record one dispatch over `groups` workgroups; `ints` then `floats` form its meta block. */
+  dispatch(pipeline: GPUComputePipeline, buffers: readonly PooledBuffer[], groups: number, ints: readonly number[], floats: readonly number[] = []): void {
+    if (groups === 0) return;
+    const words = Math.max(1, ints.length + floats.length);
+    const bytes = Math.ceil((words * 4) / this.ctx.limits.storageOffsetAlignment) * this.ctx.limits.storageOffsetAlignment;
+    if (bytes > META_BYTES) throw new Error(`webgpu: a kernel's parameter block of ${words} words is too large`);
+    if (this.metaUsed + bytes > META_BYTES || this.dispatches >= MAX_DISPATCHES) this.submit();
+    const at = this.metaUsed;
+    const w = at / 4;
+    ints.forEach((v, i) => (this.metaI32[w + i] = v));
+    floats.forEach((v, i) => (this.metaF32[w + ints.length + i] = v));
+    this.metaUsed += bytes;
+    const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: { buffer: this.meta, offset: at, size: words * 4 } }];
+    buffers.forEach((b, i) => {
+      b.lastBatch = this.batch;
+      entries.push({ binding: i + 1, resource: { buffer: b.buffer } });
+    });
+    const group = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
+    const pass = this.computePass();
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, group);
+    const maxDim = this.ctx.limits.maxWorkgroupsPerDim;
+    const x = Math.min(groups, maxDim);
+    const y = Math.ceil(groups / x);
+    if (y > maxDim) throw new Error(`webgpu: ${groups} workgroups exceed the device's grid (${maxDim}²)`);
+    pass.dispatchWorkgroups(x, y);
+    this.dispatches++;
+    this.scheduleFlush();
+  }
+
+  private computePass(): GPUComputePassEncoder {
+    this.encoder ??= this.device.createCommandEncoder();
+    this.pass ??= this.encoder.beginComputePass();
+    return this.pass;
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    queueMicrotask(() => {
+      this.flushScheduled = false;
+      if (!this.waiting) this.submit();
+    });
+  }
+
+  /** Submit the open batch (if any). */
+  submit(): void {
+    if (!this.encoder) return;
+    if (this.ctx.lost) throw new Error(`webgpu: ${this.ctx.lost}`);
+    this.pass?.end();
+    this.pass = null;
+    if (this.metaUsed > 0) this.device.queue.writeBuffer(this.meta, 0, this.metaHost, 0, this.metaUsed);
+    this.device.queue.submit([this.encoder.finish()]);
+    this.submits++;
+    this.encoder = null;
+    this.dispatches = 0;
+    this.metaUsed = 0;
+    this.batch++;
+  }
+
+  /** Upload bytes into a buffer at `byteOffset` (ordered after every earlier use of the buffer). */
+  write(b: PooledBuffer, data: ArrayBufferView, byteOffset = 0): void {
+    if (b.lastBatch === this.batch) this.submit();
+    this.device.queue.writeBuffer(b.buffer, byteOffset, data.buffer, data.byteOffset, data.byteLength);
+  }
+
+  /** Copy `bytes` of a buffer out to the host; resolves once the copy has landed. */
+  read(b: PooledBuffer, bytes: number): Promise<ArrayBuffer> {
+    return new Promise<GPUBuffer>((resolve) => this.enqueue(() => resolve(this.copyOut(b, bytes)))).then(async (staging) => {
+      await staging.mapAsync(MAP_READ);
+      const out = staging.getMappedRange().slice(0);
+      staging.unmap();
+      staging.destroy();
+      this.check();
+      return out;
+    });
+  }
+
+  private copyOut(b: PooledBuffer, bytes: number): GPUBuffer {
+    const size = Math.max(4, Math.ceil(bytes / 4) * 4);
+    const staging = this.device.createBuffer({ size, usage: MAP_READ | COPY_DST });
+    this.pass?.end();
+    this.pass = null;
+    this.encoder ??= this.device.createCommandEncoder();
+    this.encoder.copyBufferToBuffer(b.buffer, 0, staging, 0, size);
+    b.lastBatch = this.batch;
+    this.submit();
+    return staging;
+  }
+
+  /**
+   * Run asynchronous host work in program order: `task` gets a function that
+   * reads buffers back; later work waits until the task's promise settles.
+   */
+  host(name: string, task: (read: (b: PooledBuffer, bytes: number) => Promise<ArrayBuffer>) => Promise<void>): void {
+    this.enqueue(() => {
+      this.submit();
+      this.waiting = [];
+      const readNow = async (b: PooledBuffer, bytes: number): Promise<ArrayBuffer> => {
+        const staging = this.copyOut(b, bytes);
+        await staging.mapAsync(MAP_READ);
+        const out = staging.getMappedRange().slice(0);
+        staging.unmap();
+        staging.destroy();
+        return out;
+      };
+      task(readNow)
+        .catch((e: unknown) => {
+          this.failure ??= new Error(`webgpu: the CPU fallback for '${name}' failed: ${(e as Error).message}`);
+        })
+        .finally(() => this.drain());
+    });
+  }
+
+  private drain(): void {
+    const queued = this.waiting ?? [];
+    this.waiting = null;
+    while (queued.length > 0) {
+      const fn = queued.shift()!;
+      fn();
+      if (this.waiting) {
+        // a queued host task started: the rest waits behind it
+        (this.waiting as (() => void)[]).push(...queued);
+        return;
+      }
+    }
+  }
+
+  /** Resolves when everything recorded so far has run on the device. */
+  async sync(): Promise<void> {
+    await new Promise<void>((resolve) => this.enqueue(() => resolve()));
+    this.submit();
+    await this.device.queue.onSubmittedWorkDone();
+    this.check();
+  }
+}

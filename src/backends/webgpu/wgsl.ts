@@ -1,0 +1,138 @@
+/**
+ * WGSL building blocks shared by the kernels: element types, conversions,
+ * the strided-index prologue and a small library of accurate f32 functions.
+ *
+ * Storage layout on the GPU: f32 as f32, i32 as i32, bool as u32 (0/1),
+ * f16 and bf16 as their 16 bits in the low half of a u32, f64 as 8 raw bytes
+ * (no WGSL kernel reads f64: those ops take the CPU fallback).
+ */
+import type { DType } from '../../core/dtype.js';
+
+/** The WGSL element type a dtype is stored as. */
+export function storeType(d: DType): 'f32' | 'i32' | 'u32' {
+  return d === 'f32' ? 'f32' : d === 'i32' ? 'i32' : 'u32';
+}
+
+/** Dtypes the arithmetic kernels read and write. */
+export const KERNEL_DTYPES: readonly DType[] = ['f32', 'i32', 'bool'];
+export const kernelDtype = (d: DType): boolean => d === 'f32' || d === 'i32' || d === 'bool';
+
+/** Convert an expression of stored dtype `from` to the compute type `to`. */
+export function conv(expr: string, from: DType, to: 'f32' | 'i32' | 'bool'): string {
+  if (to === 'bool') return from === 'f32' ? `(${expr} != 0.0)` : from === 'i32' ? `(${expr} != 0)` : `(${expr} != 0u)`;
+  if (to === 'f32') return from === 'f32' ? expr : `f32(${expr})`;
+  return from === 'i32' ? expr : `i32(${expr})`;
+}
+
+/** Store a value of WGSL type `valueType` into an element of dtype `to`. */
+export function storeAs(expr: string, valueType: 'f32' | 'i32' | 'bool', to: DType): string {
+  if (to === 'bool') return valueType === 'bool' ? `select(0u, 1u, ${expr})` : `select(0u, 1u, ${conv(expr, valueType === 'f32' ? 'f32' : 'i32', 'bool')})`;
+  if (valueType === 'bool') return to === 'f32' ? `select(0.0, 1.0, ${expr})` : `select(0, 1, ${expr})`;
+  if (to === 'f32') return valueType === 'f32' ? expr : `f32(${expr})`;
+  return valueType === 'i32' ? expr : `i32(${expr})`;
+}
+
+export const META = '@group(0) @binding(0) var<storage, read> prm: array<i32>;';
+
+/** The flat invocation index over a 2-D grid of 1-D workgroups of `wg` threads. */
+export function mainHeader(wg: number): string {
+  return `@compute @workgroup_size(${wg})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let gi = i32((wid.y * nwg.x + wid.x) * ${wg}u + lid);`;
+}
+
+/** A float meta word (stored by the stream as the bits of an f32). */
+export const metaF = (k: number | string): string => `bitcast<f32>(prm[${k}])`;
+
+/**
+ * Accurate f32 helpers. WGSL's builtins leave NaN handling and the accuracy
+ * of tanh/expm1-like cancellations to the implementation, so these are
+ * written out: expm1 and log1p by the usual cancellation-free forms
+ * (Goldberg 1991, "What every computer scientist should know…", thm. 4),
+ * tanh through expm1, erf by its Maclaurin series near 0 and Abramowitz &
+ * Stegun 7.1.26 beyond (|error| < 1.5e-7), NaN tests on the bits.
+ */
+export const MATH = `
+fn isnan_(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u; }
+fn isfinite_(x: f32) -> bool { return (bitcast<u32>(x) & 0x7f800000u) != 0x7f800000u; }
+// NaN and inf built from a runtime value: WGSL rejects them as constant expressions
+fn nan_() -> f32 { return bitcast<f32>(0x7fc00000u | u32(prm[0] & 0)); }
+fn inf_() -> f32 { return bitcast<f32>(0x7f800000u | u32(prm[0] & 0)); }
+fn expm1_(x: f32) -> f32 {
+  if (abs(x) < 1e-2) { return x * (1.0 + x * (0.5 + x * (0.16666667 + x * 0.041666668))); }
+  return exp(x) - 1.0;
+}
+fn log1p_(x: f32) -> f32 {
+  let u = 1.0 + x;
+  if (u == 1.0) { return x; }
+  if (isnan_(x) || x > 1e30) { return log(u); }
+  return log(u) * x / (u - 1.0);
+}
+fn tanh_(x: f32) -> f32 {
+  if (isnan_(x)) { return x; }
+  if (abs(x) > 10.0) { return sign(x); }
+  let t = expm1_(-2.0 * abs(x));
+  return -sign(x) * t / (2.0 + t);
+}
+fn erf_(x: f32) -> f32 {
+  let a = abs(x);
+  if (isnan_(x)) { return x; }
+  if (a < 0.5) {
+    let z = x * x;
+    return x * 1.1283792 * (1.0 + z * (-0.33333334 + z * (0.1 + z * (-0.023809524 + z * (0.0046296297 - z * 0.00075757573)))));
+  }
+  let t = 1.0 / (1.0 + 0.3275911 * a);
+  let p = t * (0.2548296 + t * (-0.28449672 + t * (1.4214138 + t * (-1.4531521 + t * 1.0614054))));
+  return sign(x) * (1.0 - p * exp(-a * a));
+}
+fn pow_(a: f32, b: f32) -> f32 {
+  if (b == 0.0) { return 1.0; }
+  if (isnan_(a) || isnan_(b)) { return nan_(); }
+  if (a == 0.0) { return select(inf_(), 0.0, b > 0.0); }
+  let r = exp2(b * log2(abs(a)));
+  if (a > 0.0) { return r; }
+  if (floor(b) != b) { return nan_(); }
+  let odd = abs(b) < 16777216.0 && (i32(abs(b)) & 1) == 1;
+  return select(r, -r, odd);
+}
+fn max_(a: f32, b: f32) -> f32 { if (isnan_(a) || isnan_(b)) { return nan_(); } return max(a, b); }
+fn min_(a: f32, b: f32) -> f32 { if (isnan_(a) || isnan_(b)) { return nan_(); } return min(a, b); }
+fn softplus_(x: f32, beta: f32) -> f32 {
+  let z = beta * x;
+  if (z > 20.0) { return x; }
+  return (max(z, 0.0) + log1p_(exp(-abs(z)))) / beta;
+}
+`;
+
+/**
+ * Collapse a strided iteration space: adjacent axes merge when every operand
+ * steps through them as one (stride[i] = stride[i+1]·shape[i+1]); size-1 axes
+ * drop. Fewer axes mean a shorter index loop in the kernel.
+ */
+export function collapse(shape: readonly number[], strides: readonly (readonly number[])[]): { shape: number[]; strides: number[][] } {
+  const sh: number[] = [];
+  const st: number[][] = strides.map(() => []);
+  for (let d = 0; d < shape.length; d++) {
+    const n = shape[d]!;
+    if (n === 1) continue;
+    const last = sh.length - 1;
+    if (last >= 0 && strides.every((s, k) => st[k]![last] === s[d]! * n)) {
+      sh[last] = sh[last]! * n;
+      strides.forEach((s, k) => (st[k]![last] = s[d]!));
+      continue;
+    }
+    sh.push(n);
+    strides.forEach((s, k) => st[k]!.push(s[d]!));
+  }
+  return { shape: sh, strides: st };
+}
+
+/** Strides of a view broadcast to `outShape` (0 on broadcast axes, right-aligned). */
+export function broadcastStrides(shape: readonly number[], strides: readonly number[], outShape: readonly number[]): number[] {
+  const lead = outShape.length - shape.length;
+  return outShape.map((n, d) => {
+    const k = d - lead;
+    if (k < 0) return 0;
+    return shape[k] === 1 && n !== 1 ? 0 : strides[k]!;
+  });
+}

@@ -5,6 +5,7 @@
  *   nabla info                                               backend, heap, shared memory, Node version
  *   nabla ops [--native] [--json]                            which ops run natively per backend and dtype
  *   nabla train words --corpus <file> --method sgns|svd      word vectors (see src/cli/words.ts)
+ *   nabla train lm | generate <run> | eval <run>             language models (src/cli/trainLm.ts, generate.ts, evalLm.ts)
  * More (train, sample, bench) join as the library grows.
  */
 import { realpathSync } from 'node:fs';
@@ -13,6 +14,9 @@ import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError } from 'commander';
 import { runDemo } from './demo.js';
 import { registerTrainWords } from './words.js';
+import { registerTrainLm } from './trainLm.js';
+import { registerGenerate } from './generate.js';
+import { registerEval } from './evalLm.js';
 import { backendOps, formatBackendOps } from '../backends/cpu/report.js';
 import { cpu } from '../backends/cpu/index.js';
 import { HEAP_LIMIT_BYTES } from '../core/heap.js';
@@ -95,6 +99,9 @@ export function buildProgram(out: (line: string) => void = console.log): Command
     });
 
   registerTrainWords(program, out);
+  registerTrainLm(program, out);
+  registerGenerate(program, out);
+  registerEval(program, out);
 
   return program;
 }

@@ -16,8 +16,9 @@ import { runFamilies } from './driver.js';
 import { elementwiseFamily } from './elementwise.js';
 import { gptFamily } from './gpt.js';
 import { sgemmFamily } from './sgemm.js';
+import { ssmFamily } from './ssm.js';
 import { threadsFamily } from './threads.js';
 
-export const FAMILIES = [sgemmFamily, threadsFamily, elementwiseFamily, gptFamily];
+export const FAMILIES = [sgemmFamily, threadsFamily, elementwiseFamily, gptFamily, ssmFamily];
 
 await runFamilies(FAMILIES);

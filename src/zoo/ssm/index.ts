@@ -5,6 +5,7 @@
  *   mamba    the Mamba block (selective scan S6, fused kernel)       Gu & Dao, arXiv 2312.00752
  *   mamba2   the Mamba-2 block (SSD, chunked)                       Dao & Gu, arXiv 2405.21060
  *   s4d      the S4D layer + GELU + GLU output (FFT convolution)    Gu et al., arXiv 2206.11893
+ *   s4       the S4 layer (DPLR HiPPO-LegS, Cauchy kernel) + GLU    Gu, Goel & Ré, arXiv 2111.00396
  *   retnet   multi-scale retention (chunkwise)                      Sun et al., arXiv 2307.08621
  *   lru      the Linear Recurrent Unit (complex parallel scan)      Orvieto et al., arXiv 2303.06349
  *
@@ -18,7 +19,10 @@ export { associativeScan, complexAssociativeScan, selectiveScanParallel } from '
 export { Mamba, dtBiasInit, type MambaOptions, type MambaState } from './mamba.js';
 export { ssdChunked, ssdQuadratic, ssdRecurrent, type SsdInputs } from './ssd.js';
 export { Mamba2, type Mamba2Options, type Mamba2State } from './mamba2.js';
-export { S4D, s4dImag, type S4DOptions, type S4DState } from './s4d.js';
+export { S4D, s4dImag, type S4DOptions, type S4DState, type S4DInit } from './s4d.js';
+export { S4, type S4Options, type S4State } from './s4.js';
+export { s4StepMatrices, type S4Channel, type S4StepMatrices, type CMat } from './s4Step.js';
+export { nplrLegS, eighJacobi, type Nplr } from './nplr.js';
 export { S4DBlock } from './s4dBlock.js';
 export { fftConv } from './fftConv.js';
 export { directConv } from './fftConv.ref.js';

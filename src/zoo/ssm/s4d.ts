@@ -12,10 +12,12 @@
  * Only half of each conjugate pair is stored: the other contributes the
  * conjugate term, hence 2·Re (the test checks it against the explicit pair).
  * Complex parameters are (…, 2) real tensors [re, im] like torch.view_as_real.
- * Init: S4D-Lin A_n = −½ + iπn, S4D-Inv A_n = −½ + i(N/π)(N/(2n+1) − 1);
- * B = 1, C ~ CN(0, 1), log Δ ~ U[log Δ_min, log Δ_max], D ~ N(0, 1).
+ * Init: S4D-Lin A_n = −½ + iπn, S4D-Inv A_n = −½ + i(N/π)(N/(2n+1) − 1),
+ * both with B = 1; S4D-LegS the diagonal part of S4's DPLR HiPPO-LegS
+ * (A = Λ, B = W*B_LegS from nplr.ts: S4 with its low-rank term dropped);
+ * C ~ CN(0, 1), log Δ ~ U[log Δ_min, log Δ_max], D ~ N(0, 1).
  *
- * This file is the S4 family's member in nabla: s4.ts adds the DPLR S4 kernel.
+ * s4.ts is the full S4 layer (DPLR, Cauchy kernel, bilinear).
  */
 import type { Tensor } from '../../core/tensor.js';
 import type { DType } from '../../core/dtype.js';
@@ -35,13 +37,14 @@ import { complexAssociativeScan } from './parallelScan.js';
 import { fftConv } from './fftConv.js';
 import { directConv } from './fftConv.ref.js';
 import { TensorState } from './state.js';
+import { nplrLegS } from './nplr.js';
 
 export interface S4DOptions {
   key: Key;
   /** state size N (N/2 complex modes; default 64) */
   dState?: number;
-  /** 'lin' (default) or 'inv' */
-  init?: 'lin' | 'inv';
+  /** 'lin' (default), 'inv' or 'legs' */
+  init?: S4DInit;
   dtMin?: number;
   dtMax?: number;
   dtype?: DType;
@@ -50,9 +53,11 @@ export interface S4DOptions {
 }
 
 export type S4DState = TensorState<'re' | 'im'>;
+export type S4DInit = 'lin' | 'inv' | 'legs';
 
-/** The imaginary parts of S4D-Lin or S4D-Inv for n = 0 … N/2 − 1. */
-export function s4dImag(init: 'lin' | 'inv', N: number): number[] {
+/** The imaginary parts of S4D-Lin, S4D-Inv or S4D-LegS for n = 0 … N/2 − 1. */
+export function s4dImag(init: S4DInit, N: number): number[] {
+  if (init === 'legs') return Array.from(nplrLegS(N).lambdaIm);
   return Array.from({ length: N / 2 }, (_, n) => (init === 'lin' ? Math.PI * n : (N / Math.PI) * (N / (2 * n + 1) - 1)));
 }
 
@@ -60,7 +65,7 @@ const re = (x: Tensor): Tensor => slice(x, [...new Array(x.ndim - 1).fill(null),
 const im = (x: Tensor): Tensor => slice(x, [...new Array(x.ndim - 1).fill(null), 1]);
 
 export class S4D extends Module {
-  readonly config: Readonly<{ channels: number; dState: number; init: 'lin' | 'inv'; mode: 'fft' | 'direct' | 'recurrent' }>;
+  readonly config: Readonly<{ channels: number; dState: number; init: S4DInit; mode: 'fft' | 'direct' | 'recurrent' }>;
   /** (H) */
   log_dt: Tensor;
   /** (H, N/2): Re A = −exp(log_A_real) < 0 */
@@ -80,7 +85,7 @@ export class S4D extends Module {
     const N = checkPositiveInt('S4D', 'dState', opts.dState ?? 64);
     if (N % 2 !== 0) throw new Error(`S4D: dState must be even (N/2 conjugate pairs), got ${N}`);
     const init = opts.init ?? 'lin';
-    if (init !== 'lin' && init !== 'inv') throw new Error(`S4D: init must be 'lin' or 'inv', got ${String(init)}`);
+    if (init !== 'lin' && init !== 'inv' && init !== 'legs') throw new Error(`S4D: init must be 'lin', 'inv' or 'legs', got ${String(init)}`);
     this.config = { channels: H, dState: N, init, mode: opts.mode ?? 'fft' };
     const dtype = opts.dtype;
     const [k1, k2, k3] = splitKey(opts.key, 3);
@@ -89,7 +94,9 @@ export class S4D extends Module {
     this.log_A_real = param(full([H, N / 2], Math.log(0.5), { dtype }));
     const imag = s4dImag(init, N);
     this.A_imag = param(tensor(Array.from({ length: H * (N / 2) }, (_, i) => imag[i % (N / 2)]!), [H, N / 2], { dtype }));
-    this.B = param(tensor(Array.from({ length: H * N }, (_, i) => (i % 2 === 0 ? 1 : 0)), [H, N / 2, 2], { dtype }));
+    const legs = init === 'legs' ? nplrLegS(N) : null;
+    const b = (i: number): number => (legs ? (i % 2 === 0 ? legs.Bre : legs.Bim)[Math.floor(i / 2) % (N / 2)]! : i % 2 === 0 ? 1 : 0);
+    this.B = param(tensor(Array.from({ length: H * N }, (_, i) => b(i)), [H, N / 2, 2], { dtype }));
     this.C = param(normal(k2!, [H, N / 2, 2], { std: Math.SQRT1_2, dtype }));
     this.D = param(normal(k3!, [H], { dtype }));
   }

@@ -40,6 +40,8 @@ export interface TrainLmOptions {
   resume?: string;
   /** stop after this many seconds of training (a CPU budget), saving as at the end */
   time?: number;
+  /** stop (and save) once this many steps are done, short of `steps` (train a long schedule in sessions) */
+  until?: number;
   /** print progress as plain lines even on a terminal */
   plain?: boolean;
   /** install a SIGINT handler (default true); tests driving it in-process turn it off */
@@ -111,6 +113,7 @@ export async function runTrainLm(o: TrainLmOptions, out: (s: string) => void = c
     }
   }
   if (o.time !== undefined && !(o.time > 0)) throw new Error(`--time must be a positive number of seconds, got ${o.time}`);
+  if (o.until !== undefined && !(Number.isSafeInteger(o.until) && o.until >= 1)) throw new Error(`--until must be a positive integer, got ${o.until}`);
   const files = runFiles(dir);
 
   // 2. data and tokenizer (checked before anything is written)
@@ -121,6 +124,13 @@ export async function runTrainLm(o: TrainLmOptions, out: (s: string) => void = c
   }
   const tokenizer: Tokenizer = o.resume ? loadTokenizer(files.tokenizer) : trainTokenizer(c.tokenizer, corpus.text, { vocabSize: c.vocabSize });
   const split = splitTokens(tokenizer.encode(corpus.text), c.heldOut, c.context + 1);
+  if (c.sampleEvery > 0) {
+    try {
+      tokenizer.encode(c.prompt);
+    } catch (e) {
+      throw new Error(`the sample prompt ${JSON.stringify(c.prompt)} cannot be encoded (${(e as Error).message}); give a --prompt made of the corpus' characters, or --sample-every 0`, { cause: e });
+    }
+  }
 
   // 3. model and optimiser
   const model = new LanguageModel(modelConfig(c, tokenizer.vocabSize), c.seed);
@@ -191,7 +201,7 @@ export async function runTrainLm(o: TrainLmOptions, out: (s: string) => void = c
   let result;
   try {
     result = await trainLoop({
-      steps: c.steps,
+      steps: Math.min(c.steps, o.until ?? Infinity),
       startStep: start,
       tokensPerStep: c.batch * c.context,
       logEvery: c.logEvery,
@@ -215,7 +225,7 @@ export async function runTrainLm(o: TrainLmOptions, out: (s: string) => void = c
       onStepEnd: (i) => {
         const done = i + 1;
         if (c.sampleEvery > 0 && done % c.sampleEvery === 0) sample(done);
-        if (done % c.saveEvery === 0 && done < c.steps) save(done);
+        if (done % c.saveEvery === 0 && done < Math.min(c.steps, o.until ?? Infinity)) save(done);
       },
       shouldStop: () => {
         if (o.time !== undefined && (performance.now() - t0) / 1000 >= o.time) budgetHit = true;
@@ -232,6 +242,9 @@ export async function runTrainLm(o: TrainLmOptions, out: (s: string) => void = c
     const where = `${dir}`;
     if (interrupted) {
       out(`interrupted after step ${done}; checkpoint saved in ${files.checkpoints}`);
+      out(`continue:  nabla train lm --resume ${where}`);
+    } else if (done < c.steps) {
+      out(`paused after step ${done} of ${c.steps}${budgetHit ? ` (the --time budget of ${o.time} s)` : ''}; checkpoint in ${files.checkpoints}`);
       out(`continue:  nabla train lm --resume ${where}`);
     } else {
       out(`done: ${done} steps in ${((performance.now() - t0) / 1000).toFixed(1)} s${budgetHit ? ` (the --time budget of ${o.time} s)` : ''}; checkpoint in ${files.checkpoints}, metrics in ${files.metrics}`);
@@ -310,6 +323,7 @@ export function registerTrainLm(program: Command, out: (line: string) => void): 
     .option('--out <dir>', 'run directory to create (default: runs/lm-<mixer>-<time>)')
     .option('--resume <dir>', 'continue the run in <dir> exactly where its last checkpoint left off')
     .option('--time <seconds>', 'stop after this much training time (a CPU budget) and save')
+    .option('--until <step>', 'stop and save once this many steps are done (the schedule still spans --steps)')
     .option('--plain', 'plain progress lines instead of a progress bar');
   for (const k of CONFIG_KEYS) cmd.option(`${flagOf(k)} <${STRING_KEYS.has(k) ? 'text' : k === 'mixerOptions' ? 'json' : 'n'}>`, `${FLAG_HELP[k]} (default: ${JSON.stringify(k === 'data' ? 'data/sotu' : DEFAULTS[k])})`);
   cmd.addHelpText(
@@ -333,6 +347,7 @@ Ctrl-C stops after the current step and saves a checkpoint; --resume continues f
         out: opts.out as string | undefined,
         resume: opts.resume as string | undefined,
         time: opts.time === undefined ? undefined : Number(opts.time),
+        until: opts.until === undefined ? undefined : Number(opts.until),
         plain: Boolean(opts.plain),
       },
       out,

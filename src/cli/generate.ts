@@ -27,6 +27,7 @@ export function runGenerate(dir: string, o: GenerateCliOptions, write: (s: strin
   const run = loadRun(dir, o.checkpoint);
   try {
     const prompt = o.prompt ?? run.config.prompt;
+    run.tokenizer.encode(prompt); // a prompt the tokenizer cannot encode fails before anything is printed
     write(prompt);
     const r = generateText(run.model, run.tokenizer, prompt, {
       maxTokens: o.maxTokens,

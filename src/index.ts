@@ -34,4 +34,6 @@ export * as attention from './zoo/attention/index.js';
 // state-space models (Mamba, Mamba-2, S4D, RetNet, LRU, HiPPO) and recurrent networks (RNN, LSTM, GRU), registered as token mixers
 export * as ssm from './zoo/ssm/index.js';
 export * as rnn from './zoo/rnn/index.js';
+// Medusa speculative decoding: heads, trees, tree verification, greedy/typical acceptance
+export * as medusa from './zoo/medusa/index.js';
 export { autocast, checkpoint, checkpointSequential, trainStep, trainLoop, formatProgress, saveTrainingState, loadTrainingState, type Precision } from './train/index.js';

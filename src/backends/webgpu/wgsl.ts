@@ -95,6 +95,26 @@ fn pow_(a: f32, b: f32) -> f32 {
   let odd = abs(b) < 16777216.0 && (i32(abs(b)) & 1) == 1;
   return select(r, -r, odd);
 }
+// sin and cos: Cody–Waite reduction by π/2 in three parts, then Taylor polynomials on [−π/4, π/4]
+// (WGSL's builtins may be coarse: SwiftShader's are off by ~1e-4 relative)
+fn sincos_(x: f32) -> vec2f {
+  if (!isfinite_(x)) { return vec2f(nan_(), nan_()); }
+  let k = round(x * 0.636619772);
+  var r = x - k * 1.5703125;
+  r = r - k * 4.8375129699707031e-4;
+  r = r - k * 7.5497899548918821e-8;
+  let z = r * r;
+  let s = r + r * z * (-0.16666667 + z * (0.0083333333 + z * (-0.00019841270 + z * 2.7557319e-6)));
+  let c = 1.0 + z * (-0.5 + z * (0.041666667 + z * (-0.0013888889 + z * (2.4801587e-5 - z * 2.7557319e-7))));
+  let q = i32(k) & 3;
+  if (q == 0) { return vec2f(s, c); }
+  if (q == 1) { return vec2f(c, -s); }
+  if (q == 2) { return vec2f(-s, -c); }
+  return vec2f(-c, s);
+}
+fn sin_(x: f32) -> f32 { return sincos_(x).x; }
+fn cos_(x: f32) -> f32 { return sincos_(x).y; }
+fn tan_(x: f32) -> f32 { let sc = sincos_(x); return sc.x / sc.y; }
 fn max_(a: f32, b: f32) -> f32 { if (isnan_(a) || isnan_(b)) { return nan_(); } return max(a, b); }
 fn min_(a: f32, b: f32) -> f32 { if (isnan_(a) || isnan_(b)) { return nan_(); } return min(a, b); }
 fn softplus_(x: f32, beta: f32) -> f32 {

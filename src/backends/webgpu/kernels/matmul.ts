@@ -12,7 +12,7 @@
  * last strides swapped when `transA` (likewise B), so transposed and strided
  * views are multiplied in place. Batch axes broadcast by stride 0.
  *
- * Meta: [M, N, K, batchCount, aOff, aRow, aCol, bOff, bRow, bCol, batchShape(nb), aBatchStrides(nb), bBatchStrides(nb)].
+ * Meta: [M, N, K, batchCount, aOff, aRow, aCol, bOff, bRow, bCol, nb, batchShape(nb), aBatchStrides(nb), bBatchStrides(nb)].
  */
 import type { Kernel, OutMeta, Storage, View } from '../../backend.js';
 import { sizeOf } from '../../../core/shape.js';
@@ -23,8 +23,8 @@ const T = 64; // tile of C
 const TK = 16; // K slab
 const R = 4; // register block per invocation (R×R)
 
-function shader(nb: number): string {
-  return `// matmul nb=${nb}
+/** One shader for every batch rank (the rank is a parameter): SwiftShader compiles it once, in seconds. */
+const SHADER = `// matmul
 ${META}
 @group(0) @binding(1) var<storage, read> A: array<f32>;
 @group(0) @binding(2) var<storage, read> B: array<f32>;
@@ -42,10 +42,11 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   let tn = g % tilesN;
   var aBase = prm[4];
   var bBase = prm[7];
+  let nb = prm[10];
   { var r = z;
-    for (var d = ${nb - 1}; d >= 0; d--) {
-      let s = prm[10 + d]; let c = r % s; r = r / s;
-      aBase += c * prm[10 + ${nb} + d]; bBase += c * prm[10 + ${2 * nb} + d];
+    for (var d = nb - 1; d >= 0; d--) {
+      let s = prm[11 + d]; let c = r % s; r = r / s;
+      aBase += c * prm[11 + nb + d]; bBase += c * prm[11 + 2 * nb + d];
     } }
   let aRow = prm[5]; let aCol = prm[6]; let bRow = prm[8]; let bCol = prm[9];
   let tx = i32(lid3.x); let ty = i32(lid3.y);
@@ -81,7 +82,6 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
     }
   }
 }`;
-}
 
 function matmulKernel(b: WebGpuBackend, a: View, bv: View, attrs: { transA: boolean; transB: boolean }, out: OutMeta): Storage | undefined {
   if (a.dtype !== 'f32' || bv.dtype !== 'f32' || out.dtype !== 'f32') return undefined;
@@ -100,9 +100,9 @@ function matmulKernel(b: WebGpuBackend, a: View, bv: View, attrs: { transA: bool
   const aB = broadcastStrides(a.shape.slice(0, -2), a.strides.slice(0, -2), batch);
   const bB = broadcastStrides(bv.shape.slice(0, -2), bv.strides.slice(0, -2), batch);
   const nb = batch.length;
-  const ints = [M, N, K, nBatch, a.offset, aR, aC, bv.offset, bR, bC, ...batch, ...aB, ...bB];
+  const ints = [M, N, K, nBatch, a.offset, aR, aC, bv.offset, bR, bC, nb, ...batch, ...aB, ...bB];
   const groups = Math.ceil(M / T) * Math.ceil(N / T) * nBatch;
-  b.launch(shader(nb), [a.storage, bv.storage, res], groups, ints);
+  b.launch(SHADER, [a.storage, bv.storage, res], groups, ints);
   return res;
 }
 

@@ -40,6 +40,8 @@ export interface TrainLmOptions {
   resume?: string;
   /** stop after this many seconds of training (a CPU budget), saving as at the end */
   time?: number;
+  /** the clock of the --time budget in ms (default: wall time; the mixer comparison passes process CPU time) */
+  budgetClock?: () => number;
   /** stop (and save) once this many steps are done, short of `steps` (train a long schedule in sessions) */
   until?: number;
   /** print progress as plain lines even on a terminal */
@@ -198,6 +200,8 @@ export async function runTrainLm(o: TrainLmOptions, out: (s: string) => void = c
   if (o.handleSignals !== false) process.on('SIGINT', onSigint);
   if (start === 0 && c.sampleEvery > 0) sample(0);
   const t0 = performance.now();
+  const budgetClock = o.budgetClock ?? (() => performance.now());
+  const b0 = budgetClock();
   let result;
   try {
     result = await trainLoop({
@@ -228,7 +232,7 @@ export async function runTrainLm(o: TrainLmOptions, out: (s: string) => void = c
         if (done % c.saveEvery === 0 && done < Math.min(c.steps, o.until ?? Infinity)) save(done);
       },
       shouldStop: () => {
-        if (o.time !== undefined && (performance.now() - t0) / 1000 >= o.time) budgetHit = true;
+        if (o.time !== undefined && (budgetClock() - b0) / 1000 >= o.time) budgetHit = true;
         return interrupted || budgetHit;
       },
     });

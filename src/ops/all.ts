@@ -19,6 +19,7 @@ import { choleskyOp, qrOp, eighOp } from './decompositions.js';
 import { svdOp, randomizedSvdOp } from './svd.js';
 import { fftOp, rfftOp, irfftOp } from './fft.js';
 import { softmaxLastOp, logSoftmaxLastOp, layerNormFusedOp, layerNormGradOp, rmsNormFusedOp, rmsNormGradOp } from './fused.js';
+import { geluGradOp, geluErfGradOp, siluGradOp } from './activationGrad.js';
 
 export const OPS = {
   ...unaryOps,
@@ -82,6 +83,9 @@ export const OPS = {
   layerNormGrad: layerNormGradOp,
   rmsNormFused: rmsNormFusedOp,
   rmsNormGrad: rmsNormGradOp,
+  geluGrad: geluGradOp,
+  geluErfGrad: geluErfGradOp,
+  siluGrad: siluGradOp,
 } satisfies Record<string, OpDef<never>>;
 
 export type OpName = keyof typeof OPS;

@@ -12,6 +12,7 @@ import { arithmeticDType, binaryShape, lift, mapBroadcast, type TensorLike } fro
 import { erf as erfF64, sigmoid as sigmoidF64, softplus as softplusF64 } from '../core/special.js';
 import { sumTo } from './views.js';
 import { defaultFloat, full, scalar, zerosLike } from './creation.js';
+import { fusedActivationGrad } from './activationGrad.js';
 
 // ---- unary ---------------------------------------------------------------------
 
@@ -137,6 +138,9 @@ function makeUnary(name: string, spec: UnarySpec): OpDef<UnaryAttrs> {
     },
     vjp: differentiable
       ? (ctx, [g]) => {
+          // gelu/silu: g·f′(x) as one fused op when this backward is not itself recorded
+          const fused = fusedActivationGrad(name, ctx.inputs[0]!, g!);
+          if (fused) return [fused];
           const d = deriv(ctx);
           return [d ? mul(g!, d) : null];
         }

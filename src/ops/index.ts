@@ -10,6 +10,7 @@ export * from './stats.js';
 export * from './cumulative.js';
 export * from './nn.js';
 export * from './fused.js';
+export { geluGrad, siluGrad } from './activationGrad.js';
 export * from './pool.js';
 export * from './conv.js';
 export * from './matmul.js';

@@ -12,6 +12,7 @@
  *   v̂ ← max(v̂, v) with AMSGrad, else v
  *   p ← p − (η / (1 − β₁ᵗ)) · m / (√v̂ / √(1 − β₂ᵗ) + ε)
  */
+import { adamUpdateF32 } from '../backends/cpu/wasm/kernels/adam.js';
 import { makeOptimizer, type Optimizer, type OptimizerOptions, type RuleArgs, type UpdateRule } from './optimizer.js';
 
 export interface AdamHyper {
@@ -41,6 +42,8 @@ function adamApply(decoupled: boolean) {
     const stepSize = lr / (1 - b1 ** count);
     const bc2Sqrt = Math.sqrt(1 - b2 ** count);
     const decay = decoupled ? 1 - lr * wd : 1;
+    // float32 buffers on the CPU heap: one native pass, bit-identical to the loop below
+    if (adamUpdateF32(p, g, m, v, vmax, { gScale, l2: decoupled ? 0 : wd, decay, b1, b2, stepSize, bc2Sqrt, eps })) return;
     for (let i = 0; i < p.length; i++) {
       let gi = g[i]! * gScale;
       if (!decoupled && wd !== 0) gi += wd * p[i]!;

@@ -58,10 +58,36 @@ function normGradRef(D: number, rms: boolean, eps: number, outs: { w: boolean; b
   };
 }
 
+/** g·f′(x), f′ written from the definitions: d/dx x·σ(k(x + cx³)), Φ(x) + xφ(x), σ(x)(1 + x(1 − σ(x))). */
+const sig = (v: number): number => 1 / (1 + Math.exp(-v));
+const K = 2 * Math.sqrt(2 / Math.PI);
+const DERIV: Record<string, (x: number) => number> = {
+  geluGrad: (x) => sig(K * (x + 0.044715 * x ** 3)) + x * sig(K * (x + 0.044715 * x ** 3)) * (1 - sig(K * (x + 0.044715 * x ** 3))) * K * (1 + 3 * 0.044715 * x * x),
+  geluErfGrad: (x) => {
+    // Φ by the series erf(z) = 2/√π Σ (−1)ⁿ z^{2n+1}/(n!(2n+1)), fine for |x| ≤ 4
+    const z = x / Math.SQRT2;
+    let term = z;
+    let erf = z;
+    for (let n = 1; n < 80; n++) {
+      term *= (-z * z) / n;
+      erf += term / (2 * n + 1);
+    }
+    return 0.5 * (1 + (2 / Math.sqrt(Math.PI)) * erf) + (x * Math.exp(-x * x / 2)) / Math.sqrt(2 * Math.PI);
+  },
+  siluGrad: (x) => sig(x) * (1 + x * (1 - sig(x))),
+};
+const actGradRef = (op: string) => (x: Float64Array, g: Float64Array): number[] => Array.from(x, (v, i) => g[i]! * DERIV[op]!(v));
+
 const softmaxRow = (v: number[]): number[] => v.map((x) => Math.exp(x - lse(v)));
 const logSoftmaxRow = (v: number[]): number[] => v.map((x) => x - lse(v));
 
+/** Public functions exercised below that are not op names. */
+export const fusedComposites = ['geluGrad', 'siluGrad'];
+
 export const fusedCases: OpCase[] = [
+  { op: 'geluGrad', label: 'tanh form, [3, 7]', inputs: [{ shape: [3, 7], range: [-4, 4] }, { shape: [3, 7] }], fn: (x, g) => nb.geluGrad(x!, g!, 'tanh'), ref: actGradRef('geluGrad'), noGrad: true, dtypes: ['f32', 'f16', 'bf16'] },
+  { op: 'geluErfGrad', label: 'exact, [33]', inputs: [{ shape: [33], range: [-4, 4] }, { shape: [33] }], fn: (x, g) => nb.geluGrad(x!, g!), ref: actGradRef('geluErfGrad'), noGrad: true, dtypes: ['f32', 'f16', 'bf16'] },
+  { op: 'siluGrad', label: '[2, 3, 5]', inputs: [{ shape: [2, 3, 5], range: [-6, 6] }, { shape: [2, 3, 5] }], fn: (x, g) => nb.siluGrad(x!, g!), ref: actGradRef('siluGrad'), noGrad: true, dtypes: ['f32', 'f16', 'bf16'] },
   { op: 'softmaxLast', label: '[3, 7]', inputs: [{ shape: [3, 7] }], fn: (x) => nb.softmaxLast(x!), ref: perRow(7, softmaxRow), secondOrder: true, dtypes: ['f32', 'f16', 'bf16'] },
   { op: 'softmaxLast', label: '[2, 3, 33], inputs ~1000', inputs: [{ shape: [2, 3, 33], range: [995, 1005] }], fn: (x) => nb.softmaxLast(x!), ref: perRow(33, softmaxRow) },
   { op: 'softmaxLast', label: '[1]', inputs: [{ shape: [1] }], fn: (x) => nb.softmaxLast(x!), ref: perRow(1, softmaxRow) },

@@ -32,6 +32,8 @@ export interface EwSpec {
 }
 
 type V128 = Expr<'v128'>;
+const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
+const GELU_C = 0.044715;
 const pure =
   (g: (xs: readonly V128[], a0: Local<'f32'>, a1: Local<'f32'>, vm: VMath) => V128) =>
   (vm: VMath, _f: FuncScope, a0: Local<'f32'>, a1: Local<'f32'>): BodyEmitter =>
@@ -44,6 +46,21 @@ const b = (g: (x: V128, y: V128) => V128, out: Kind = 'f32'): EwSpec => ({ ins: 
 const t = (fn: Parameters<typeof fx>[0], group: EwSpec['group'], cost: number): EwSpec => ({ ins: ['f32'], out: 'f32', group, cost, body: fx(fn) });
 const cast = (from: Kind, to: Kind, g: (x: V128, vm: VMath) => V128 = (x) => x): EwSpec => ({ ins: [from], out: to, group: 'basic', cost: 1, body: pure((xs, _a0, _a1, vm) => g(xs[0]!, vm)) });
 const logical = (g: (x: V128, y: V128) => V128): EwSpec => ({ ins: ['bool', 'bool'], out: 'bool', group: 'basic', cost: 1, body: pure((xs) => g(xs[0]!, xs[1]!)) });
+
+/**
+ * s ← σ(v), q ← σ(v)σ(−v), both accurate in either tail: with e = e^{−|v|},
+ * σ(−|v|) = e/(1 + e) and σ(v)σ(−v) = σ(−|v|)(1 − σ(−|v|)) (1 − x for x ≤ ½
+ * never cancels, where 1 − σ(v) would for large v). `m` is scratch.
+ */
+function sigmoidPair(vm: VMath, s: Local<'v128'>, q: Local<'v128'>, m: Local<'v128'>, v: V128): Ins {
+  return [
+    set(m, v),
+    vm.exp(q, F4.neg(F4.abs(get(m)))),
+    set(q, F4.div(get(q), F4.add(get(q), vm.f(1)))),
+    set(s, V.select(F4.sub(vm.f(1), get(q)), get(q), F4.ge(get(m), vm.f(0)))),
+    set(q, F4.mul(get(q), F4.sub(vm.f(1), get(q)))),
+  ].flat();
+}
 
 /** Kernels by export name. Op names map to them in `EW_OPS`. */
 export const EW: Readonly<Record<string, EwSpec>> = {
@@ -108,6 +125,45 @@ export const EW: Readonly<Record<string, EwSpec>> = {
   gelu: t('geluTanh', 'sigmoid', 6),
   geluErf: t('geluErf', 'erf', 12),
   erf: t('erf', 'erf', 12),
+
+  // backward of the activations, (x, g) ↦ g·f′(x) (src/ops/activationGrad.ts)
+  siluGrad: {
+    ins: ['f32', 'f32'], out: 'f32', group: 'sigmoid', cost: 7,
+    body: (vm, f) => {
+      const [x, q, m] = [f.local('v128'), f.local('v128'), f.local('v128')];
+      // σ(x) + x·σ(x)σ(−x)
+      return (dst, xs) => [set(x, xs[0]!), sigmoidPair(vm, dst, q, m, get(x)), set(dst, F4.mul(xs[1]!, vm.madd(get(x), get(q), get(dst))))].flat();
+    },
+  },
+  geluGrad: {
+    ins: ['f32', 'f32'], out: 'f32', group: 'sigmoid', cost: 8,
+    body: (vm, f) => {
+      const [x, x2, q, m] = [f.local('v128'), f.local('v128'), f.local('v128'), f.local('v128')];
+      const k = 2 * SQRT_2_OVER_PI;
+      // gelu = x·σ(v), v = k(x + c·x³): σ(v) + x·σ(v)σ(−v)·k(1 + 3c·x²)
+      return (dst, xs) => [
+        set(x, xs[0]!),
+        set(x2, F4.mul(get(x), get(x))),
+        sigmoidPair(vm, dst, q, m, F4.mul(get(x), vm.madd(get(x2), vm.f(k * GELU_C), vm.f(k)))),
+        set(q, F4.mul(F4.mul(get(x), get(q)), vm.madd(get(x2), vm.f(3 * k * GELU_C), vm.f(k)))),
+        set(dst, F4.mul(xs[1]!, F4.add(get(dst), get(q)))),
+      ].flat();
+    },
+  },
+  geluErfGrad: {
+    ins: ['f32', 'f32'], out: 'f32', group: 'erf', cost: 18,
+    body: (vm, f) => {
+      const [x, phi, e] = [f.local('v128'), f.local('v128'), f.local('v128')];
+      // Φ(x) + x·φ(x): Φ = gelu(x)/x (the accurate tails of geluErf), ½ where x is too small to divide by
+      return (dst, xs) => [
+        set(x, xs[0]!),
+        vm.geluErf(phi, get(x)),
+        set(phi, V.select(vm.f(0.5), F4.div(get(phi), get(x)), F4.lt(F4.abs(get(x)), vm.f(1e-20)))),
+        vm.exp(e, F4.mul(F4.mul(get(x), get(x)), vm.f(-0.5))),
+        set(dst, F4.mul(xs[1]!, vm.madd(F4.mul(get(x), get(e)), vm.f(1 / Math.sqrt(2 * Math.PI)), get(phi)))),
+      ].flat();
+    },
+  },
 
   cast_f32_f32: cast('f32', 'f32'),
   cast_f32_f16: cast('f32', 'f16'),

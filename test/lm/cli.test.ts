@@ -6,7 +6,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
 import { TINY, cli, readMetrics, workspace, writeCorpus } from './helpers.js';
-import { runGenerate } from '../../src/cli/generate.js';
+import { runGenerate } from '../../src/cli/generateLm.js';
 import { runEval } from '../../src/cli/evalLm.js';
 import { listCheckpoints } from '../../src/train/index.js';
 

@@ -36,4 +36,7 @@ export * as ssm from './zoo/ssm/index.js';
 export * as rnn from './zoo/rnn/index.js';
 // Medusa speculative decoding: heads, trees, tree verification, greedy/typical acceptance
 export * as medusa from './zoo/medusa/index.js';
+// language models over any mixer (LanguageModel, generateText, evaluateLM, …) and their tokenizers (bytes, chars, BPE)
+export * as lm from './zoo/lm/index.js';
+export * as tokenizers from './tokenizers/index.js';
 export { autocast, checkpoint, checkpointSequential, trainStep, trainLoop, formatProgress, saveTrainingState, loadTrainingState, type Precision } from './train/index.js';

@@ -5,7 +5,10 @@
  *   nabla info                                               backend, heap, shared memory, Node version
  *   nabla ops [--native] [--json]                            which ops run natively per backend and dtype
  *   nabla train words --corpus <file> --method sgns|svd      word vectors (see src/cli/words.ts)
+ *   nabla bench quality --task mqar --mixers softmax,mamba   what mixers learn on synthetic tasks (src/cli/quality.ts)
  *   nabla train lm | generate <run> | eval <run>             language models (src/cli/trainLm.ts, generateLm.ts, evalLm.ts)
+ *   nabla train diffusion|flow|vq | sample <run>             generative models and their pictures (src/cli/gen/)
+ *   nabla bench [speed] [--quick] [--family f]               the speed benchmarks of bench/ (src/cli/bench.ts)
  * More (train, sample, bench) join as the library grows.
  */
 import { realpathSync } from 'node:fs';
@@ -14,9 +17,13 @@ import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError } from 'commander';
 import { runDemo } from './demo.js';
 import { registerTrainWords } from './words.js';
+import { registerBenchQuality } from './quality.js';
 import { registerTrainLm } from './trainLm.js';
 import { registerGenerate } from './generateLm.js';
 import { registerEval } from './evalLm.js';
+import { registerGen } from './gen/commands.js';
+import { registerBench } from './bench.js';
+import { runtimeLines, webgpuLine } from './info.js';
 import { backendOps, formatBackendOps } from '../backends/cpu/report.js';
 import { cpu } from '../backends/cpu/index.js';
 import { HEAP_LIMIT_BYTES } from '../core/heap.js';
@@ -59,6 +66,7 @@ export function infoLines(): string[] {
     `backend: ${backend.name} (float64 reference kernels${backend.kernels.size ? `, ${backend.kernels.size} native kernels` : ''})`,
     `heap: ${(heap.capacity / MiB).toFixed(1)} MiB now, grows on demand up to ${HEAP_LIMIT_BYTES / (1024 * MiB)} GiB (32-bit WebAssembly memory)`,
     `shared memory: ${heap.shared ? 'yes (SharedArrayBuffer: worker threads can work in place)' : 'no'}`,
+    ...runtimeLines(),
     `live tensors: ${m.liveTensors}, live bytes: ${m.liveBytes}`,
     `node: ${process.version} (${process.platform} ${process.arch})`,
   ];
@@ -82,9 +90,10 @@ export function buildProgram(out: (line: string) => void = console.log): Command
 
   program
     .command('info')
-    .description('show the backend, heap size, shared memory and Node version')
-    .action(() => {
+    .description('show the backend, heap size, shared memory, threads, BLAS, WebGPU adapter and Node version')
+    .action(async () => {
       for (const line of infoLines()) out(line);
+      out(await webgpuLine());
     });
 
   program
@@ -92,16 +101,26 @@ export function buildProgram(out: (line: string) => void = console.log): Command
     .description('list which ops each backend runs natively, per dtype, and which fall back to the float64 reference')
     .option('--native', 'only the ops with a native kernel')
     .option('--json', 'print the table as JSON')
-    .action((opts: { native?: boolean; json?: boolean }) => {
-      const tables = backendOps();
+    .option('--webgpu', 'include the WebGPU backend (when an adapter exists; its "reference" ops run on the CPU)')
+    .action(async (opts: { native?: boolean; json?: boolean; webgpu?: boolean }) => {
+      let tables = backendOps();
+      if (opts.webgpu) {
+        const { webgpu, releaseWebGpu, webgpuUnavailableReason } = await import('../backends/webgpu/index.js');
+        if (await webgpu()) tables = backendOps();
+        else out(`webgpu: no adapter (${webgpuUnavailableReason()})`);
+        await releaseWebGpu();
+      }
       if (opts.json) out(JSON.stringify(tables, null, 2));
       else for (const line of formatBackendOps(tables, { nativeOnly: opts.native })) out(line);
     });
 
   registerTrainWords(program, out);
+  registerBenchQuality(program, out);
   registerTrainLm(program, out);
   registerGenerate(program, out);
   registerEval(program, out);
+  registerGen(program, out);
+  registerBench(program, out);
 
   return program;
 }

@@ -49,9 +49,16 @@ describe('nabla command line', () => {
     return { out, err };
   };
 
-  it('info prints the backend, heap, shared memory and Node version', async () => {
+  it('info prints the backend, heap, shared memory, threads, BLAS, WebGPU and Node version', async () => {
     const { out } = await run('info');
-    expect(out).toEqual(infoLines());
+    // the WebGPU line comes last: it is probed asynchronously
+    // (live tensors may change while the probe is awaited: compare the rest)
+    const steady = (ls: string[]): string[] => ls.filter((l) => !l.startsWith('live tensors'));
+    expect(steady(out.slice(0, -1))).toEqual(steady(infoLines()));
+    expect(out.join('\n')).toMatch(/live tensors: \d+, live bytes: \d+/);
+    expect(out.at(-1)).toMatch(/^webgpu: (none: .+|.+)$/);
+    expect(out.join('\n')).toMatch(/threads: \d+ \(/);
+    expect(out.join('\n')).toMatch(/blas: (none, matmuls run on WebAssembly SIMD|.+ for float32 matmuls)/);
     expect(out.join('\n')).toMatch(/backend: cpu/);
     expect(out.join('\n')).toMatch(/heap: \d+\.\d MiB now, grows on demand up to 4 GiB/);
     expect(out.join('\n')).toMatch(/shared memory: (yes|no)/);

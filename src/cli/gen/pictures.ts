@@ -1,0 +1,117 @@
+/**
+ * The pictures of a generative run, written under <run>/pictures:
+ *
+ * - samples-<sampler>[-<steps>].png   the samples over the data (grey)
+ * - density-<sampler>[-<steps>].png   the model's exact density exp(log p) on a grid (flows),
+ *                                     else a 2-D histogram of the samples
+ * - trajectories-…png                 sampler paths from noise to data, where the sampler has them
+ * - loss.png                          the training loss per step, with a moving average
+ *
+ * and the samples themselves as samples-….safetensors (one tensor 'samples', (n, 2)).
+ */
+import { join } from 'node:path';
+import type { Key } from '../../core/random.js';
+import { tidy } from '../../core/memory.js';
+import { tensor } from '../../ops/creation.js';
+import { foldIn } from '../../ops/random.js';
+import { saveSafetensors } from '../../io/safetensors.js';
+import { toyDataset } from '../../zoo/data/toy2d.js';
+import { GREY, heatmap, histogram2d, linePlot, scatterPlot, squareRange, trajectoryPlot, writePng } from '../../plot/index.js';
+import type { GenConfig } from './config.js';
+import type { GenModel } from './model.js';
+import { runPaths } from './run.js';
+
+export interface PictureOptions {
+  sampler: string;
+  steps: number;
+  n: number;
+  key: Key;
+}
+
+/** Points per side of the density grid. */
+const GRID = 64;
+
+/** Log-density on a GRID × GRID grid over the ranges (row 0 at y.lo), in chunks. */
+function densityGrid(model: GenModel, x: { lo: number; hi: number }, y: { lo: number; hi: number }): Float64Array {
+  const out = new Float64Array(GRID * GRID);
+  const cell = (lo: number, hi: number, i: number): number => lo + ((i + 0.5) * (hi - lo)) / GRID;
+  const rows = 16;
+  for (let j0 = 0; j0 < GRID; j0 += rows) {
+    const pts: number[] = [];
+    for (let j = j0; j < j0 + rows; j++) for (let i = 0; i < GRID; i++) pts.push(cell(x.lo, x.hi, i), cell(y.lo, y.hi, j));
+    const lp = tidy(() => model.logDensity!(tensor(pts, [pts.length / 2, 2])).toF64());
+    out.set(lp.map(Math.exp), j0 * GRID);
+  }
+  return out;
+}
+
+/** Sample, then write the samples, density and trajectory pictures. */
+export function drawPictures(dir: string, model: GenModel, c: GenConfig, o: PictureOptions): { paths: string[]; nfe: number; samples: Float64Array } {
+  const pics = runPaths(dir).pictures;
+  const tag = `${o.sampler}${o.steps ? `-${o.steps}` : ''}`;
+  const label = `${c.model}, ${o.sampler}${o.steps ? `, ${o.steps} steps` : ''}`;
+  const res = model.sample(o.key, o.n, o.sampler, o.steps, { trajectory: true });
+  const paths: string[] = [];
+  let samples: Float64Array;
+  try {
+    samples = res.x.toF64();
+    const nonFinite = samples.filter((v) => !Number.isFinite(v)).length;
+    if (nonFinite > 0) throw new Error(`sampling with '${o.sampler}' gave ${nonFinite} non-finite values; try more --steps or another --sampler`);
+    const st = join(pics, `samples-${tag}.safetensors`);
+    saveSafetensors(st, { samples: res.x });
+    paths.push(st);
+  } finally {
+    res.x.dispose();
+  }
+  const ref = tidy(() => toyDataset(c.data).sample(foldIn(o.key, 1), o.n).toF64());
+  const range = squareRange([ref]);
+  paths.push(
+    writePng(
+      join(pics, `samples-${tag}.png`),
+      scatterPlot(
+        [
+          { points: ref, label: `data (${c.data})`, color: GREY, alpha: 0.25 },
+          { points: samples, label: 'samples' },
+        ],
+        { ...range, title: `Samples: ${label}`, xLabel: 'x1', yLabel: 'x2' },
+      ),
+    ),
+  );
+  const exact = model.logDensity !== undefined;
+  const values = exact ? densityGrid(model, range.x, range.y) : histogram2d(samples, GRID, range.x, range.y);
+  paths.push(
+    writePng(
+      join(pics, `density-${tag}.png`),
+      heatmap(values, GRID, GRID, { ...range, title: exact ? `Density p(x): ${c.model}` : `Sample histogram: ${label}`, xLabel: 'x1', yLabel: 'x2', valueLabel: exact ? 'p(x)' : 'samples per cell' }),
+    ),
+  );
+  if (res.frames && res.frames.length >= 2) {
+    paths.push(writePng(join(pics, `trajectories-${tag}.png`), trajectoryPlot(res.frames, { title: `Trajectories: ${label}`, xLabel: 'x1', yLabel: 'x2', maxPaths: 200 })));
+  }
+  return { paths, nfe: res.nfe, samples };
+}
+
+/** Exponential moving average (weight 1 − a on the new value), for a readable loss curve. */
+function smooth(ys: readonly number[], a = 0.95): number[] {
+  let m = ys[0] ?? 0;
+  return ys.map((y, i) => (m = i === 0 ? y : a * m + (1 - a) * y));
+}
+
+/** The loss curve from the metric records; returns its path. */
+export function lossCurve(dir: string, records: readonly Record<string, unknown>[], c: GenConfig): string {
+  const steps = records.filter((r) => typeof r.step === 'number' && typeof r.loss === 'number' && r.summary === undefined);
+  const xs = steps.map((r) => (r.step as number) + 1);
+  const ys = steps.map((r) => r.loss as number);
+  const logY = ys.length > 0 && ys.every((v) => v > 0) && Math.max(...ys) / Math.min(...ys) > 20;
+  const what = c.kind === 'flow' ? 'negative log-likelihood (nats)' : 'loss';
+  return writePng(
+    join(runPaths(dir).pictures, 'loss.png'),
+    linePlot(
+      [
+        { xs, ys, label: 'per step', color: [170, 200, 230], width: 1 },
+        { xs, ys: smooth(ys), label: 'moving average', width: 2 },
+      ],
+      { title: `Training ${what}: ${c.model} on ${c.data}`, xLabel: 'step', yLabel: what, logY },
+    ),
+  );
+}

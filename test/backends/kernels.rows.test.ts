@@ -182,3 +182,14 @@ describe('threads', () => {
     });
   });
 });
+
+describe('copy', () => {
+  it('a strided float32 view made contiguous equals the reference bit for bit', () => {
+    for (const layout of LAYOUTS) {
+      const x = randT([3, 7, 33], layout);
+      const { calls } = nativeCalls(['copy'], () => agree(`copy ${layout}`, () => nb.contiguous(nb.permute(x, [2, 0, 1])), true));
+      expect(calls).toBe(1);
+      x.dispose();
+    }
+  });
+});

@@ -110,6 +110,21 @@ export function elementwiseKernel(be: CpuBackend, op: string): Kernel {
   };
 }
 
+/**
+ * The `copy` op (a strided view made contiguous: every permute-then-reshape
+ * of attention heads) for float32: the identity cast kernel walks any
+ * strides. Other dtypes decline.
+ */
+export function copyKernel(be: CpuBackend): Kernel {
+  return (inputs: readonly View[], _attrs: unknown, outs: readonly OutMeta[]): Storage[] | undefined => {
+    const x = inputs[0]!;
+    if (x.dtype !== 'f32' || outs[0]!.dtype !== 'f32' || !simdAvailable()) return undefined;
+    const y = be.alloc('f32', sizeOf(x.shape));
+    runElementwise('cast_f32_f32', [x], storagePtr(y), x.shape);
+    return [y];
+  };
+}
+
 /** Op names with elementwise kernels, and the dtypes each runs natively (for the op table). */
 export const ELEMENTWISE_OPS: Readonly<Record<string, readonly DType[]>> = (() => {
   const out: Record<string, DType[]> = {};

@@ -8,7 +8,7 @@
 import type { Kernel } from '../../../backend.js';
 import type { DType } from '../../../../core/dtype.js';
 import type { CpuBackend } from '../../index.js';
-import { ELEMENTWISE_OPS, elementwiseKernel } from './ew.js';
+import { ELEMENTWISE_OPS, copyKernel, elementwiseKernel } from './ew.js';
 import { ROW_KERNELS } from './rows.js';
 
 const declare = (k: Kernel, dtypes: readonly DType[]): Kernel => Object.assign(k, { dtypes });
@@ -17,4 +17,5 @@ const declare = (k: Kernel, dtypes: readonly DType[]): Kernel => Object.assign(k
 export function registerElementwiseKernels(be: CpuBackend): void {
   for (const [op, dtypes] of Object.entries(ELEMENTWISE_OPS)) be.kernels.set(op, declare(elementwiseKernel(be, op), dtypes));
   for (const [op, make] of Object.entries(ROW_KERNELS)) be.kernels.set(op, declare(make(be), ['f32']));
+  be.kernels.set('copy', declare(copyKernel(be), ['f32']));
 }

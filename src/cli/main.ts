@@ -5,6 +5,7 @@
  *   nabla info                                               backend, heap, shared memory, Node version
  *   nabla ops [--native] [--json]                            which ops run natively per backend and dtype
  *   nabla train words --corpus <file> --method sgns|svd      word vectors (see src/cli/words.ts)
+ *   nabla bench quality --task mqar --mixers softmax,mamba   what mixers learn on synthetic tasks (src/cli/quality.ts)
  *   nabla train lm | generate <run> | eval <run>             language models (src/cli/trainLm.ts, generateLm.ts, evalLm.ts)
  *   nabla train diffusion|flow|vq | sample <run>             generative models and their pictures (src/cli/gen/)
  *   nabla bench [speed] [--quick] [--family f]               the speed benchmarks of bench/ (src/cli/bench.ts)
@@ -16,6 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError } from 'commander';
 import { runDemo } from './demo.js';
 import { registerTrainWords } from './words.js';
+import { registerBenchQuality } from './quality.js';
 import { registerTrainLm } from './trainLm.js';
 import { registerGenerate } from './generateLm.js';
 import { registerEval } from './evalLm.js';
@@ -113,6 +115,7 @@ export function buildProgram(out: (line: string) => void = console.log): Command
     });
 
   registerTrainWords(program, out);
+  registerBenchQuality(program, out);
   registerTrainLm(program, out);
   registerGenerate(program, out);
   registerEval(program, out);

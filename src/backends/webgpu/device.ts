@@ -96,7 +96,8 @@ async function acquire(): Promise<GpuContext | null> {
       maxBufferSize: a.maxBufferSize,
       maxStorageBuffersPerStage: a.maxStorageBuffersPerShaderStage,
       workgroupStorageSize: a.maxComputeWorkgroupStorageSize,
-      storageOffsetAlignment: a.minStorageBufferOffsetAlignment,
+      // the device's, not the adapter's: a device gets the default (256) unless it asks for the adapter's better value (16 on NVIDIA)
+      storageOffsetAlignment: device.limits.minStorageBufferOffsetAlignment,
     },
   };
   void device.lost.then((l) => {

@@ -14,6 +14,7 @@ export { jvp, jvpOnly } from './autodiff/forward.js';
 export { customVjp, customJvp } from './autodiff/custom.js';
 export { noGrad, withGrad, isGradEnabled, setAnomalyMode, withAnomalyMode } from './autodiff/tape.js';
 export { cpu } from './backends/cpu/index.js';
+export { webgpu, useBackend, toBackend, syncWebGpu, releaseWebGpu, webgpuUnavailableReason, WebGpuBackend } from './backends/webgpu/index.js';
 export { backendOps, formatBackendOps, type BackendOpTable, type OpRow, type OpPath } from './backends/cpu/report.js';
 export { setBlas, blasStatus, setBlasMinFlops, blasMinFlops, type BlasStatus } from './backends/cpu/blas.js';
 export { HEAP_LIMIT_BYTES } from './core/heap.js';
@@ -36,6 +37,13 @@ export * as ssm from './zoo/ssm/index.js';
 export * as rnn from './zoo/rnn/index.js';
 // Medusa speculative decoding: heads, trees, tree verification, greedy/typical acceptance
 export * as medusa from './zoo/medusa/index.js';
+// generative models: diffusion and flow matching, normalising flows, vector quantisation; their ODE solvers, data and metrics
+export * as diffusion from './zoo/diffusion/index.js';
+export * as flows from './zoo/flows/index.js';
+export * as vq from './zoo/vq/index.js';
+export * as ode from './zoo/ode/index.js';
+export * as data from './zoo/data/index.js';
+export * as metrics from './zoo/metrics/index.js';
 // language models over any mixer (LanguageModel, generateText, evaluateLM, …) and their tokenizers (bytes, chars, BPE)
 export * as lm from './zoo/lm/index.js';
 export * as tokenizers from './tokenizers/index.js';

@@ -140,20 +140,23 @@ export class WebGpuBackend implements Backend {
     return gatherF64(decodeRaw(v.dtype, buf, s.size), v.dtype, v);
   }
 
-  /** The compute pipeline of a WGSL source (compiled once, cached by source). */
-  pipeline(code: string): GPUComputePipeline {
-    let p = this.pipelines.get(code);
+  /** The compute pipeline for `key` (compiled once from `code()`, which runs only on a miss). */
+  pipeline(key: string, code: () => string): GPUComputePipeline {
+    let p = this.pipelines.get(key);
     if (!p) {
-      const module = this.device.createShaderModule({ code });
+      const module = this.device.createShaderModule({ code: code() });
       p = this.device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' } });
-      this.pipelines.set(code, p);
+      this.pipelines.set(key, p);
     }
     return p;
   }
 
-  /** Record a dispatch of `code` over `groups` workgroups with storages bound at 1, 2, … in order. */
-  launch(code: string, storages: readonly Storage[], groups: number, ints: readonly number[], floats: readonly number[] = []): void {
-    const p = this.pipeline(code);
+  /**
+   * Record a dispatch over `groups` workgroups of the shader `key` (built by
+   * `code` the first time), with storages bound at 1, 2, … in order.
+   */
+  launch(key: string, code: () => string, storages: readonly Storage[], groups: number, ints: readonly number[], floats: readonly number[] = []): void {
+    const p = this.pipeline(key, code);
     const bufs = storages.map((s) => (s as GpuStorage).pb);
     this.stream.enqueue(() => this.stream.dispatch(p, bufs, groups, ints, floats));
   }

@@ -6,8 +6,8 @@
  * free lists by size class and handed out again (the caching allocator of
  * PyTorch's CUDA backend, simplified).
  *
- * Size classes: 2^k and 1.5·2^k bytes (at least 256 B), so a request wastes
- * under a third of its class. Reuse is safe without fences because every use
+ * Size classes: 2^k·{1.25, 1.5, 1.75, 2} bytes (at least 256 B), so a request
+ * wastes under a fifth of its class. Reuse is safe without fences because every use
  * of a buffer is ordered on the one queue: a kernel that writes a reused
  * buffer is encoded after every kernel that read its previous contents (see
  * stream.ts for the one exception, `queue.writeBuffer`).
@@ -15,12 +15,12 @@
 
 const MIN_CLASS = 256;
 
-/** The byte size of the class a request of `bytes` falls in. */
+/** The byte size of the class a request of `bytes` falls in: quarter steps between powers of two. */
 export function sizeClass(bytes: number): number {
   if (bytes <= MIN_CLASS) return MIN_CLASS;
-  const p = 2 ** Math.ceil(Math.log2(bytes));
-  const mid = (p / 4) * 3; // 1.5 · 2^(k-1)
-  return bytes <= mid ? mid : p;
+  const half = 2 ** (Math.ceil(Math.log2(bytes)) - 1); // half < bytes ≤ 2·half
+  const step = half / 4;
+  return Math.ceil(bytes / step) * step;
 }
 
 export interface PooledBuffer {

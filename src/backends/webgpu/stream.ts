@@ -27,7 +27,10 @@ const MAX_DISPATCHES = 256;
 const META_BYTES = 1 << 16;
 const MAP_READ = 0x01;
 const COPY_DST = 0x08;
-const UNIFORM_STORAGE = 0x80 | COPY_DST;
+const COPY_SRC = 0x04;
+const META_USAGE = 0x80 | COPY_DST | COPY_SRC;
+/** uploads up to this size ride in the batch's parameter block (see write) */
+const SMALL_WRITE = 4096;
 
 export class Stream {
   private encoder: GPUCommandEncoder | null = null;
@@ -45,9 +48,10 @@ export class Stream {
   /** the first error of a host task, rethrown at the next call */
   private failure: Error | null = null;
   submits = 0;
+  private readonly layouts = new WeakMap<GPUComputePipeline, GPUBindGroupLayout>();
 
   constructor(private readonly ctx: GpuContext) {
-    this.meta = ctx.device.createBuffer({ size: META_BYTES, usage: UNIFORM_STORAGE });
+    this.meta = ctx.device.createBuffer({ size: META_BYTES, usage: META_USAGE });
   }
 
   private get device(): GPUDevice {
@@ -92,7 +96,9 @@ export class Stream {
       b.lastBatch = this.batch;
       entries.push({ binding: i + 1, resource: { buffer: b.buffer } });
     });
-    const group = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
+    let layout = this.layouts.get(pipeline);
+    if (!layout) this.layouts.set(pipeline, (layout = pipeline.getBindGroupLayout(0)));
+    const group = this.device.createBindGroup({ layout, entries });
     const pass = this.computePass();
     pass.setPipeline(pipeline);
     pass.setBindGroup(0, group);
@@ -135,10 +141,30 @@ export class Stream {
     this.batch++;
   }
 
-  /** Upload bytes into a buffer at `byteOffset` (ordered after every earlier use of the buffer). */
+  /**
+   * Upload bytes into a buffer at `byteOffset`, ordered after every earlier
+   * use of the buffer. While a batch is open, small uploads (scalars, short
+   * vectors) are appended to its parameter block and copied in by a command
+   * of the batch, so they cost no submit; larger ones go through
+   * `queue.writeBuffer`, submitting first if the batch uses the buffer.
+   */
   write(b: PooledBuffer, data: ArrayBufferView, byteOffset = 0): void {
+    const size = data.byteLength;
+    if (this.encoder && size <= SMALL_WRITE && size % 4 === 0 && byteOffset % 4 === 0) {
+      if (this.metaUsed + size > META_BYTES) this.submit();
+      if (this.encoder) {
+        const at = this.metaUsed;
+        new Uint8Array(this.metaHost, at, size).set(new Uint8Array(data.buffer, data.byteOffset, size));
+        this.metaUsed += Math.ceil(size / this.ctx.limits.storageOffsetAlignment) * this.ctx.limits.storageOffsetAlignment;
+        this.pass?.end();
+        this.pass = null;
+        this.encoder.copyBufferToBuffer(this.meta, at, b.buffer, byteOffset, size);
+        b.lastBatch = this.batch;
+        return;
+      }
+    }
     if (b.lastBatch === this.batch) this.submit();
-    this.device.queue.writeBuffer(b.buffer, byteOffset, data.buffer, data.byteOffset, data.byteLength);
+    this.device.queue.writeBuffer(b.buffer, byteOffset, data.buffer, data.byteOffset, size);
   }
 
   /** Copy `bytes` of a buffer out to the host; resolves once the copy has landed. */

@@ -121,9 +121,10 @@ export function launchElementwise(
   const ptr = inputs.map((_, i) => `  var p${i} = prm[${1 + nd + i * (nd + 1)}];`);
   const steps = inputs.map((_, i) => `p${i} += c * prm[${1 + nd + i * (nd + 1) + 1} + d];`).join(' ');
   const loaded = inputs.map((_, i) => `in${i}[p${i}]`);
-  const [expr, type] = body(loaded);
-  const store = type === 'raw' ? expr : storeAs(expr, type, out.dtype);
-  const code = `// ${key}
+  const code = (): string => {
+    const [expr, type] = body(loaded);
+    const store = type === 'raw' ? expr : storeAs(expr, type, out.dtype);
+    return `// ${key}
 ${META}
 ${decl.join('\n')}
 @group(0) @binding(${k + 1}) var<storage, read_write> out: array<${storeType(out.dtype)}>;
@@ -141,7 +142,8 @@ ${ptr.join('\n')}
   }
   out[gi] = ${store};
 }`;
-  b.launch(code, [...inputs.map((v) => v.storage), res], Math.ceil(n / WG), ints, floats);
+  };
+  b.launch(`ew:${key}:${nd}`, code, [...inputs.map((v) => v.storage), res], Math.ceil(n / WG), ints, floats);
   return res;
 }
 

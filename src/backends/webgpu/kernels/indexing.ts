@@ -36,7 +36,7 @@ function gatherKernel(b: WebGpuBackend, x: View, index: View, axis: number, out:
   const ints = [n, nd, ...out.shape, ...x.strides, ...index.strides, x.offset, index.offset, axis, x.shape[axis]!];
   const st = storeType(x.dtype);
   const tail = 2 + 3 * nd;
-  const code = `// gather:${st} nd=${nd}
+  const code = (): string => `// gather:${st} nd=${nd}
 ${META}
 @group(0) @binding(1) var<storage, read> X: array<${st}>;
 @group(0) @binding(2) var<storage, read> I: array<i32>;
@@ -56,7 +56,7 @@ ${mainHeader(WG)}
   let j = ${fixIndex('I[pi]', `prm[${tail + 3}]`)};
   out[gi] = X[px + j * prm[${2 + nd} + axis]];
 }`;
-  b.launch(code, [x.storage, index.storage, res], Math.ceil(n / WG), ints);
+  b.launch(`gather:${st}:${nd}`, code, [x.storage, index.storage, res], Math.ceil(n / WG), ints);
   return res;
 }
 
@@ -69,7 +69,7 @@ function indexSelectKernel(b: WebGpuBackend, x: View, index: View, axis: number,
   const ints = [n, nd, ...out.shape, ...x.strides, x.offset, index.strides[0]!, index.offset, axis, x.shape[axis]!];
   const st = storeType(x.dtype);
   const tail = 2 + 2 * nd;
-  const code = `// indexSelect:${st} nd=${nd}
+  const code = (): string => `// indexSelect:${st} nd=${nd}
 ${META}
 @group(0) @binding(1) var<storage, read> X: array<${st}>;
 @group(0) @binding(2) var<storage, read> I: array<i32>;
@@ -83,7 +83,7 @@ ${mainHeader(WG)}
   let j = ${fixIndex(`I[prm[${tail + 2}] + ax * prm[${tail + 1}]]`, `prm[${tail + 4}]`)};
   out[gi] = X[px + j * prm[${2 + nd} + axis]];
 }`;
-  b.launch(code, [x.storage, index.storage, res], Math.ceil(n / WG), ints);
+  b.launch(`indexSelect:${st}:${nd}`, code, [x.storage, index.storage, res], Math.ceil(n / WG), ints);
   return res;
 }
 
@@ -107,7 +107,7 @@ function addAtKernel(b: WebGpuBackend, mode: 'scatter' | 'index', x: View, index
   const iStrides = mode === 'scatter' ? index.strides : src.shape.map((_, d) => (d === axis ? index.strides[0]! : 0));
   const ints = [n, nd, ...src.shape, ...outStrides, ...src.strides, ...iStrides, src.offset, index.offset, axis, x.shape[axis]!];
   const tail = 2 + 4 * nd;
-  const code = `// ${mode}Add:f32 nd=${nd}
+  const code = (): string => `// ${mode}Add:f32 nd=${nd}
 ${META}
 @group(0) @binding(1) var<storage, read> S: array<f32>;
 @group(0) @binding(2) var<storage, read> I: array<i32>;
@@ -135,7 +135,7 @@ ${mainHeader(WG)}
     old = r.old_value;
   }
 }`;
-  b.launch(code, [src.storage, index.storage, res], Math.ceil(n / WG), ints);
+  b.launch(`${mode}Add:${nd}`, code, [src.storage, index.storage, res], Math.ceil(n / WG), ints);
   return res;
 }
 

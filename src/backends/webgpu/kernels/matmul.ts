@@ -102,7 +102,7 @@ function matmulKernel(b: WebGpuBackend, a: View, bv: View, attrs: { transA: bool
   const nb = batch.length;
   const ints = [M, N, K, nBatch, a.offset, aR, aC, bv.offset, bR, bC, nb, ...batch, ...aB, ...bB];
   const groups = Math.ceil(M / T) * Math.ceil(N / T) * nBatch;
-  b.launch(SHADER, [a.storage, bv.storage, res], groups, ints);
+  b.launch('matmul', () => SHADER, [a.storage, bv.storage, res], groups, ints);
   return res;
 }
 

@@ -71,7 +71,7 @@ function reduceKernel(b: WebGpuBackend, name: string, v: View, axes: readonly nu
   const res = b.alloc(out.dtype, p.nOut);
   if (p.nOut === 0) return res;
   const load = logical ? `select(0, 1, ${conv('inp[off]', v.dtype, 'bool')})` : conv('inp[off]', v.dtype, ct);
-  const code = `// reduce ${name}:${v.dtype}->${out.dtype}
+  const code = (): string => `// reduce ${name}:${v.dtype}->${out.dtype}
 ${META}
 @group(0) @binding(1) var<storage, read> inp: array<${storeType(v.dtype)}>;
 @group(0) @binding(2) var<storage, read_write> out: array<${storeType(out.dtype)}>;
@@ -98,7 +98,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   }
   if (lid == 0u && o < prm[0]) { out[o] = ${storeAs('part[0]', ct, out.dtype)}; }
 }`;
-  b.launch(code, [v.storage, res], p.nOut, p.ints);
+  b.launch(`reduce:${name}:${v.dtype}:${out.dtype}:${p.nk}:${p.nr}`, code, [v.storage, res], p.nOut, p.ints);
   return res;
 }
 
@@ -121,7 +121,7 @@ function argKernel(b: WebGpuBackend, name: 'argmax' | 'argmin', v: View, axis: n
   const res = b.alloc('i32', nOut);
   if (nOut === 0) return res;
   const better = name === 'argmax' ? 'x > y' : 'x < y';
-  const code = `// ${name}:${v.dtype}
+  const code = (): string => `// ${name}:${v.dtype}
 ${META}
 @group(0) @binding(1) var<storage, read> inp: array<${storeType(v.dtype)}>;
 @group(0) @binding(2) var<storage, read_write> out: array<i32>;
@@ -159,7 +159,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   }
   if (lid == 0u && o < prm[0]) { out[o] = pi[0]; }
 }`;
-  b.launch(code, [v.storage, res], nOut, ints);
+  b.launch(`${name}:${v.dtype}:${nk}:${nr}`, code, [v.storage, res], nOut, ints);
   return res;
 }
 

@@ -1,0 +1,115 @@
+/**
+ * The WebGPU backend's machinery: the pool's size classes, batched
+ * submission, the CPU fallback (ordered, correct, named once), large grids,
+ * backend selection and moves, clear errors for synchronous reads. Device
+ * tests skip, with the reason, when no adapter exists.
+ */
+import { afterAll, describe, expect, it, vi } from 'vitest';
+import * as nb from '../../src/index.js';
+import { sizeClass } from '../../src/backends/webgpu/pool.js';
+import { getDefaultBackend } from '../../src/ops/creation.js';
+import { releaseWebGpu, toBackend, useBackend } from '../../src/backends/webgpu/index.js';
+import { gpuForTests } from './device.js';
+
+describe('pool size classes', () => {
+  it('cover the request, waste under a fifth, and are few', () => {
+    const classes = new Set<number>();
+    for (let bytes = 1; bytes < 1 << 22; bytes = Math.ceil(bytes * 1.07) + 3) {
+      const c = sizeClass(bytes);
+      expect(c).toBeGreaterThanOrEqual(bytes);
+      if (bytes > 256) expect(c / bytes).toBeLessThan(1.25 + 1e-9);
+      expect(c % 4).toBe(0);
+      classes.add(c);
+    }
+    expect(classes.size).toBeLessThan(80);
+    expect(sizeClass(1000)).toBe(sizeClass(1020)); // nearby sizes share a class, so buffers are reused
+  });
+});
+
+const { gpu, reason } = await gpuForTests();
+
+describe.skipIf(!gpu)(gpu ? 'webgpu backend' : `webgpu backend (skipped: ${reason})`, () => {
+  const g = gpu!;
+  afterAll(async () => {
+    await releaseWebGpu();
+  });
+
+  it('submits many kernels per batch', async () => {
+    await g.sync();
+    const s0 = g.stream.submits;
+    nb.tidy(() => {
+      let t = nb.ones([64], { backend: g });
+      for (let i = 0; i < 200; i++) t = nb.add(t, 1);
+      return undefined;
+    });
+    await g.sync();
+    expect(g.stream.submits - s0).toBeLessThanOrEqual(3);
+  });
+
+  it('runs an op without a kernel on the CPU, in order, and names it once', async () => {
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    g.notices = true;
+    g.fallbacks.clear();
+    try {
+      const x = nb.tensor([1, 2, 3, 4, 5, 6], [2, 3], { backend: g });
+      const e = nb.exp(x); // GPU
+      const c = nb.cumsum(e, 1); // CPU fallback reading a GPU result
+      e.dispose(); // freed before the fallback has run: its buffer must not be overwritten first
+      const d = nb.mul(c, 2); // GPU kernel after the fallback
+      const junk = nb.full([2, 3], 7, { backend: g }); // may reuse e's buffer
+      const c2 = nb.cumsum(x, 0);
+      const got = await d.data();
+      const ex = [1, 2, 3, 4, 5, 6].map(Math.exp);
+      const want = [ex[0]!, ex[0]! + ex[1]!, ex[0]! + ex[1]! + ex[2]!, ex[3]!, ex[3]! + ex[4]!, ex[3]! + ex[4]! + ex[5]!].map((v) => 2 * v);
+      got.forEach((v, i) => expect(v).toBeCloseTo(want[i]!, 3));
+      expect(Array.from(await c2.data())).toEqual([1, 2, 3, 5, 7, 9]);
+      expect(warn.mock.calls.filter((a) => String(a[0]).includes("'cumsum'")).length).toBe(1);
+      expect(g.fallbacks.has('cumsum')).toBe(true);
+      for (const t of [x, c, d, junk, c2]) t.dispose();
+    } finally {
+      g.notices = false;
+      warn.mockRestore();
+    }
+  });
+
+  it('handles grids beyond one dispatch dimension (65,535 workgroups)', async () => {
+    const n = 65_535 * 64 + 4099;
+    const a = nb.arange(0, n, 1, { dtype: 'f32', backend: g });
+    const b = nb.add(nb.mul(a, 2), 1);
+    const s = nb.sum(nb.reshape(b, [n]), 0);
+    const v = await b.data();
+    expect(v[0]).toBe(1);
+    expect(v[n - 1]).toBe(2 * (n - 1) + 1);
+    expect(v[4_196_000]).toBe(2 * 4_196_000 + 1); // in the second row of workgroups
+    expect((await s.data())[0]! / (n * n)).toBeCloseTo(1, 4);
+    for (const t of [a, b, s]) t.dispose();
+  });
+
+  it('selects backends and moves tensors', async () => {
+    const prev = getDefaultBackend();
+    try {
+      expect(await useBackend('auto')).toBe(g);
+      const t = nb.tensor([1.5, -2, 3]);
+      expect(t.backend).toBe('webgpu');
+      const c = await toBackend(t, nb.cpu());
+      expect(Array.from(c.toF64())).toEqual([1.5, -2, 3]);
+      const back = await toBackend(c, g);
+      expect(Array.from(await back.data())).toEqual([1.5, -2, 3]);
+      expect(await useBackend('cpu')).toBe(nb.cpu());
+      for (const x of [t, c, back]) x.dispose();
+    } finally {
+      await useBackend(prev);
+    }
+  });
+
+  it('says how to read a GPU tensor when code reads it synchronously', async () => {
+    const t = nb.tensor([1, 2], { backend: g });
+    const one = nb.tensor([1], { backend: g });
+    expect(() => t.toF64()).toThrow(/reads asynchronously: use await t.data\(\)/);
+    expect(() => one.item()).toThrow(/reads asynchronously/);
+    one.dispose();
+    expect(() => t.dataSync()).toThrow(/use await t.data\(\)/);
+    t.dispose();
+  });
+
+});

@@ -67,6 +67,8 @@ const FLOAT32 = [
   'reciprocal',
   'rsqrt',
   'softplus',
+  // softmax returns float32 under autocast, as in PyTorch (the fused op of softmax(x, -1))
+  'softmaxLast',
   // linear algebra and transforms are not meaningful in 16 bits
   'solve',
   'triangularSolve',

@@ -12,10 +12,15 @@
  * 8 bias), so nothing of size L·d is staged.
  *
  * `fwd` writes out, the last state and the checkpoints (the state entering
- * every `chunk`-th token). `bwd` walks the chunks from the last: it recomputes
- * a chunk's decays Āₜ and states hₜ from its checkpoint into scratch (chunk·N
- * vectors each, ~64 KiB at chunk 256, N 16), then runs the adjoint recurrence
- * backwards through it. dB and dC are sums over channels; they accumulate per
+ * every `chunk`-th token). `bwd` walks the chunks from the last and, within a
+ * chunk, every group of four channels: it recomputes the group's decays Āₜ
+ * and states hₜ from its checkpoint into scratch (chunk·N vectors each,
+ * ~64 KiB at chunk 256, N 16), then runs the adjoint recurrence backwards
+ * through it, carrying each group's adjoint state from chunk to chunk in
+ * scratch. Chunks outside keep a chunk's token rows and accumulators in
+ * cache across groups, so the time per token does not grow with L (walking
+ * every group over the whole sequence did: 16 MB of accumulators at
+ * L = 32k, streamed once per group). dB and dC are sums over channels; they accumulate per
  * lane into (L, N, 4) buffers that the caller reduces, so the inner loop has
  * no horizontal adds. Pointers are byte offsets, already advanced to one
  * batch element by the caller; channels [c0, c1) are a multiple of 4.
@@ -25,8 +30,8 @@ import { constF32x4, expEmitter, softplusEmitter, vx } from './scanSimd.js';
 
 /** Bytes of scratch `fwd` needs. */
 export const scanFwdScratch = (N: number): number => 16 * N;
-/** Bytes of scratch `bwd` needs: λ, dA accumulators, then the chunk's decays and states (chunk + 1 rows). */
-export const scanBwdScratch = (N: number, chunk: number): number => 16 * N * (2 + chunk + chunk + 1);
+/** Bytes of scratch `bwd` needs for channels [c0, c1) spanning at most d channels: λ, dA, dD, dbias per group of four, then the chunk's a and h rows. */
+export const scanBwdScratch = (N: number, chunk: number, d: number): number => d * (8 * N + 8) + 16 * N * (chunk + chunk + 1);
 
 /** `for (i = hi − 1; i >= lo; i--)` */
 function forDown(i: Local<'i32'>, hi: Expr<'i32'>, lo: Expr<'i32'>, ...xs: Ins[]): Ins {
@@ -202,14 +207,25 @@ export function buildScan(opts: { fused: boolean; shared: boolean }): Uint8Array
         set(dbv, f32x4.add(get(dbv), get(ddt))),
       ];
       const nc = i32.divU(i32.add(get(p.L), i32.sub(get(p.chunk), 1)), get(p.chunk));
+      // per group of four channels: its λ and dA (N vectors each) and its dD, dbias (one vector each) live in
+      // scratch between chunks; `group()` points lam, dAa, dg at the group of channel c
+      const [lamAll, dAaAll, dDb, dg] = Array.from({ length: 4 }, () => f.local('i32'));
+      const group = (): Ins[] => [
+        set(cb, i32.shl(get(c), 2)),
+        set(lam, i32.add(get(lamAll), i32.mul(i32.mul(i32.sub(get(c), get(p.c0)), get(p.N)), i32.const(4)))),
+        set(dAa, i32.add(get(dAaAll), i32.mul(i32.mul(i32.sub(get(c), get(p.c0)), get(p.N)), i32.const(4)))),
+        set(dg, i32.add(get(dDb), i32.shl(i32.sub(get(c), get(p.c0)), 3))),
+      ];
+      const span = i32.mul(i32.mul(i32.sub(get(p.c1), get(p.c0)), get(p.N)), i32.const(4));
       return [
         set(d4, i32.shl(get(p.d), 2)),
-        set(lam, get(p.sc)),
-        set(dAa, i32.add(get(p.sc), i32.shl(get(p.N), 4))),
-        set(Sa, i32.add(get(dAa), i32.shl(get(p.N), 4))),
+        set(lamAll, get(p.sc)),
+        set(dAaAll, i32.add(get(lamAll), span)),
+        set(dDb, i32.add(get(dAaAll), span)),
+        set(Sa, i32.add(get(dDb), i32.shl(i32.sub(get(p.c1), get(p.c0)), 3))),
         set(Sh, i32.add(get(Sa), i32.shl(i32.mul(get(p.chunk), get(p.N)), 4))),
         forUp(c, get(p.c0), get(p.c1), 4,
-          set(cb, i32.shl(get(c), 2)),
+          ...group(),
           // λ starts from d(last state), (d, N) layout: gather one lane per channel
           forUp(n, 0, get(p.N), 1,
             v128.store(lamAt(), [0, 1, 2, 3].reduce<Expr<'v128'>>(
@@ -217,20 +233,32 @@ export function buildScan(opts: { fused: boolean; shared: boolean }): Uint8Array
               v128.zero())),
             v128.store(dAaAt(), v128.zero()),
           ),
-          set(dDv, v128.zero()),
-          set(dbv, v128.zero()),
-          if_(hasD, [set(Dv, v128.load(i32.add(get(p.D), get(cb))))]),
-          if_(i32.and(get(p.flags), 8), [set(bv, v128.load(i32.add(get(p.bias), get(cb))))]),
-          forDown(k, nc, i32.const(0),
-            set(t0, i32.mul(get(k), get(p.chunk))),
-            set(t1, i32.minS(i32.add(get(t0), get(p.chunk)), get(p.L))),
+          v128.store(get(dg), v128.zero()),
+          v128.store(i32.add(get(dg), 16), v128.zero()),
+        ),
+        // chunks outside, groups inside: a chunk's token rows and its slice of the dB, dC lane
+        // accumulators stay in cache while every group passes over them (time per token flat in L)
+        forDown(k, nc, i32.const(0),
+          set(t0, i32.mul(get(k), get(p.chunk))),
+          set(t1, i32.minS(i32.add(get(t0), get(p.chunk)), get(p.L))),
+          forUp(c, get(p.c0), get(p.c1), 4,
+            ...group(),
+            set(dDv, v128.load(get(dg))),
+            set(dbv, v128.load(i32.add(get(dg), 16))),
+            if_(hasD, [set(Dv, v128.load(i32.add(get(p.D), get(cb))))]),
+            if_(i32.and(get(p.flags), 8), [set(bv, v128.load(i32.add(get(p.bias), get(cb))))]),
             set(kp, i32.add(i32.add(get(p.ckpt), i32.mul(i32.mul(get(k), get(p.N)), get(d4))), get(cb))),
             ...recompute,
             forDown(t, get(t1), get(t0), ...reverse),
+            v128.store(get(dg), get(dDv)),
+            v128.store(i32.add(get(dg), 16), get(dbv)),
           ),
+        ),
+        forUp(c, get(p.c0), get(p.c1), 4,
+          ...group(),
           forUp(n, 0, get(p.N), 1, vadd(i32.add(i32.add(get(p.dAt), i32.mul(get(n), get(d4))), get(cb)), v128.load(dAaAt()))),
-          if_(hasD, [vadd(i32.add(get(p.dD), get(cb)), get(dDv))]),
-          if_(i32.and(get(p.flags), 8), [vadd(i32.add(get(p.dbias), get(cb)), get(dbv))]),
+          if_(hasD, [vadd(i32.add(get(p.dD), get(cb)), v128.load(get(dg)))]),
+          if_(i32.and(get(p.flags), 8), [vadd(i32.add(get(p.dbias), get(cb)), v128.load(i32.add(get(dg), 16)))]),
         ),
       ];
     },

@@ -139,7 +139,7 @@ export function scanBackwardKernel(be: CpuBackend): Kernel {
       const pool = threadCount() > 1 && b * L * d * N >= SCAN_THREAD_MIN ? threadPool() : undefined;
       const ranges = channelRanges(d, pool ? pool.threads : 1);
       const acc = tmp.alloc(ranges.length * 2 * L * N * 4); // per range: dB4 then dC4
-      const scratch = scanBwdScratch(N, a.chunk);
+      const scratch = scanBwdScratch(N, a.chunk, d);
       // scratch first: growing the heap later would leave the views below behind
       const sc = pool && ranges.length > 1 ? 0 : callerScratch(scratch);
       if (pool && ranges.length > 1) pool.ensureScratch(scratch);

@@ -291,7 +291,7 @@ export function flagsToSettings(opts: Record<string, unknown>): Partial<LmRunCon
 }
 
 const FLAG_HELP: Record<keyof LmRunConfig, string> = {
-  data: 'a text file or a directory of text files (default: the shipped corpus, data/sotu)',
+  data: 'a text file or a directory of text files',
   tokenizer: 'bytes, chars or bpe',
   vocabSize: 'vocabulary size of the BPE tokenizer',
   mixer: 'token mixer, or a comma-separated list cycled over the layers (e.g. mamba,mamba,softmax)',
@@ -329,7 +329,7 @@ export function registerTrainLm(program: Command, out: (line: string) => void): 
     .option('--time <seconds>', 'stop after this much training time (a CPU budget) and save')
     .option('--until <step>', 'stop and save once this many steps are done (the schedule still spans --steps)')
     .option('--plain', 'plain progress lines instead of a progress bar');
-  for (const k of CONFIG_KEYS) cmd.option(`${flagOf(k)} <${STRING_KEYS.has(k) ? 'text' : k === 'mixerOptions' ? 'json' : 'n'}>`, `${FLAG_HELP[k]} (default: ${JSON.stringify(k === 'data' ? 'data/sotu' : DEFAULTS[k])})`);
+  for (const k of CONFIG_KEYS) cmd.option(`${flagOf(k)} <${k === 'data' ? 'path' : STRING_KEYS.has(k) ? 'text' : k === 'mixerOptions' ? 'json' : 'n'}>`, `${FLAG_HELP[k]} (default: ${k === 'data' ? 'the shipped corpus, data/sotu' : JSON.stringify(DEFAULTS[k])})`);
   cmd.addHelpText(
     'after',
     `

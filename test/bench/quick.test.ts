@@ -22,7 +22,7 @@ it('npm run bench:quick works', () => {
   expect(r.stdout).not.toMatch(/updated .*benchmarks\.md/);
   const report = JSON.parse(readFileSync(out, 'utf8')) as { quick: boolean; families: FamilyReport[]; peerNotes: string[] };
   expect(report.quick).toBe(true);
-  expect(report.families.map((f) => f.family)).toEqual(['sgemm', 'threads', 'elementwise', 'gpt']);
+  expect(report.families.map((f) => f.family)).toEqual(['sgemm', 'threads', 'elementwise', 'gpt', 'ssm']);
   expect(report.peerNotes).toEqual(['torch', 'tfjs', 'onnxruntime'].map((p) => `${p}: not measured (--quick left it out)`));
   for (const fam of report.families) {
     expect(fam.cases.length, fam.family).toBeGreaterThan(0);

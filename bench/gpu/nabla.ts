@@ -15,6 +15,17 @@ import { normal, randomKey } from '../../src/ops/random.js';
 import { matmul } from '../../src/ops/index.js';
 import { tidy } from '../../src/core/memory.js';
 import type { Tensor } from '../../src/core/tensor.js';
+import { backward } from '../../src/autodiff/backward.js';
+import { key, split } from '../../src/core/random.js';
+import { dispose, namedGrads, namedParameters, zeroGrad } from '../../src/nn/module.js';
+import { crossEntropy, softmax } from '../../src/ops/nn.js';
+import { randint } from '../../src/ops/random.js';
+import { reshape } from '../../src/ops/views.js';
+import { add, mul, sum } from '../../src/ops/index.js';
+import { matmulT } from '../../src/ops/matmul.js';
+import { adamw } from '../../src/optim/adam.js';
+import { disposeOptimizerState } from '../../src/optim/optimizer.js';
+import { Gpt, causalMask, gptStepFlops, type GptConfig } from '../gptModel.js';
 
 interface Result { name: string; shape: string; dtype: string; ms?: number; value?: number; unit?: string; error?: string }
 const results: Result[] = [];
@@ -59,6 +70,67 @@ async function gemm(dtype: 'f32' | 'f16', sizes: number[]): Promise<void> {
   }
 }
 
+/**
+ * Causal attention forward + backward as composed ops (QKᵀ, mask, softmax, ·V
+ * and their VJPs) at B=4, H=16, d=64: what the backend's kernels give without
+ * a fused attention kernel. The score matrix is n² per head, so n stops where
+ * it would not fit.
+ */
+async function attention(ns: number[]): Promise<void> {
+  const [B, H, d] = [4, 16, 64];
+  for (const n of ns) {
+    try {
+      const q = normal(randomKey(3), [B, H, n, d], { dtype: 'f32', requiresGrad: true });
+      const k = normal(randomKey(4), [B, H, n, d], { dtype: 'f32', requiresGrad: true });
+      const v = normal(randomKey(5), [B, H, n, d], { dtype: 'f32', requiresGrad: true });
+      const mask = causalMask(n);
+      const step = (): void => {
+        const loss = tidy(() => sum(matmulT(softmax(add(mul(matmulT(q, k, false, true), 1 / Math.sqrt(d)), mask), -1), v)));
+        backward(loss);
+        loss.dispose();
+        for (const t of [q, k, v]) { t.grad?.dispose(); t.grad = null; }
+      };
+      const ms = await time(step, 2, 3);
+      // causal fwd+bwd FLOPs as FlashAttention counts them: 4·B·H·n²·d forward (halved by the mask) × 3.5 for fwd+bwd
+      const flops = 3.5 * 2 * B * H * n * n * d;
+      record({ name: 'attention-fwd-bwd (composed ops)', shape: `B${B} H${H} n${n} d${d} causal`, dtype: 'f32', ms, value: flops / (ms * 1e9), unit: 'TFLOP/s' });
+      for (const t of [q, k, v, mask]) t.dispose();
+    } catch (e) {
+      record({ name: 'attention-fwd-bwd (composed ops)', shape: `n${n}`, dtype: 'f32', error: String((e as Error).message ?? e).slice(0, 300) });
+    }
+  }
+}
+
+/** The GPT training step of the CPU benchmark scaled up: 12 layers, d=768, 12 heads, T=256, batch 8; AdamW. */
+async function gptStep(c: GptConfig, batch: number): Promise<void> {
+  try {
+    const model = new Gpt(c, 0);
+    const [ki, kt] = split(key(1));
+    const idx = randint(ki!, [batch, c.T], 0, c.vocab);
+    const targets = randint(kt!, [batch * c.T], 0, c.vocab);
+    const opt = adamw({ lr: 3e-4, betas: [0.9, 0.95], weightDecay: 0.1 });
+    const params = namedParameters(model);
+    let state = opt.init(params);
+    let last: Tensor | null = null;
+    const run = (): void => {
+      const loss: Tensor = tidy(() => crossEntropy(reshape(model.forward(idx), [batch * c.T, c.vocab]), targets));
+      backward(loss);
+      state = opt.update(namedGrads(model), state, params).state;
+      zeroGrad(model);
+      last?.dispose();
+      last = loss;
+    };
+    const ms = await time(run, 2, 3);
+    const loss = (await last!.data())[0]!;
+    record({ name: 'gpt-train-step', shape: `L${c.layers} d${c.d} T${c.T} B${batch} vocab${c.vocab}`, dtype: 'f32', ms, value: (batch * c.T) / (ms / 1000), unit: `tokens/s (loss ${loss.toFixed(3)}, ${(gptStepFlops(c, batch) / (ms * 1e9)).toFixed(2)} TFLOP/s)` });
+    disposeOptimizerState(state);
+    model.disposeMask();
+    dispose(model);
+  } catch (e) {
+    record({ name: 'gpt-train-step', shape: `L${c.layers} d${c.d}`, dtype: 'f32', error: String((e as Error).message ?? e).slice(0, 300) });
+  }
+}
+
 async function main(): Promise<void> {
   const gpu = await webgpu();
   if (!gpu) {
@@ -72,6 +144,9 @@ async function main(): Promise<void> {
     await gemm('f32', sizes);
     if (ctx?.f16) await gemm('f16', sizes);
     else record({ name: 'hgemm', shape: '', dtype: 'f16', error: 'the adapter has no shader-f16' });
+    const only = arg('only', 'attention,gpt').split(',');
+    if (only.includes('attention')) await attention(arg('attn-n', '1024,2048,4096').split(',').map(Number));
+    if (only.includes('gpt')) await gptStep({ vocab: 256, T: 256, d: 768, heads: 12, layers: 12 }, 8);
   }
   writeFileSync(arg('out', 'gpu-nabla.json'), JSON.stringify(results, null, 1));
   await releaseWebGpu();

@@ -7,7 +7,7 @@
  * differences; S4D-LegS is S4's diagonal part; the 's4' mixer decodes.
  */
 import { describe, expect, it } from 'vitest';
-import { tidy, randomKey, nn, stack, slice, sum, mul, tensor, backward, type Tensor } from '../../src/index.js';
+import { tidy, randomKey, nn, stack, slice, sum, mul, tensor, backward, astype, type Tensor } from '../../src/index.js';
 import { S4 } from '../../src/zoo/ssm/s4.js';
 import { S4D } from '../../src/zoo/ssm/s4d.js';
 import { S4DBlock } from '../../src/zoo/ssm/s4dBlock.js';
@@ -205,6 +205,17 @@ describe('S4 modes agree', () => {
         nn.dispose(fft);
         nn.dispose(direct);
       }
+    });
+  });
+
+  it('float32 agrees with float64 to 1e-5', () => {
+    tidy(() => {
+      const u = sampler(9).normal([2, 40, 3]);
+      const layer = (dtype: 'f32' | 'f64') => new S4(3, { key: randomKey(2), dState: 16, lMax: 64, dtype });
+      const [a, b] = [layer('f32'), layer('f64')];
+      expectRel(a.forward(astype(u, 'f32')), b.forward(u), 1e-5, 'f32 vs f64');
+      nn.dispose(a);
+      nn.dispose(b);
     });
   });
 

@@ -77,3 +77,20 @@ describe('nabla train lm settings', () => {
     expect(r.out.at(-3)).toMatch(/^continue: {2}nabla train lm --resume .* --steps 4$/);
   });
 });
+
+describe('progress', () => {
+  it('without a terminal, plain lines every `every` steps and at the last one', async () => {
+    const { createReporter } = await import('../../src/cli/progress.js');
+    const lines: string[] = [];
+    const r = createReporter({ total: 12, start: 0, every: 5, out: (s) => lines.push(s), tty: false });
+    for (let i = 0; i < 12; i++) r.update({ step: i, totalSteps: 12, loss: 3 - i / 10, skipped: false, stepsPerSec: 2, tokensPerSec: 2048, elapsedSec: i / 2, etaSec: (11 - i) / 2 });
+    r.line('eval @ step 12');
+    r.stop();
+    expect(lines).toEqual([
+      'step  5/12  loss 2.6000  2.0k tok/s  2.00 it/s  eta 4s',
+      'step 10/12  loss 2.1000  2.0k tok/s  2.00 it/s  eta 1s',
+      'step 12/12  loss 1.9000  2.0k tok/s  2.00 it/s  eta 0s',
+      'eval @ step 12',
+    ]);
+  });
+});

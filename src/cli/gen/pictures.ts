@@ -9,6 +9,7 @@
  *
  * and the samples themselves as samples-….safetensors (one tensor 'samples', (n, 2)).
  */
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Key } from '../../core/random.js';
 import { tidy } from '../../core/memory.js';
@@ -28,8 +29,9 @@ export interface PictureOptions {
   key: Key;
 }
 
-/** Points per side of the density grid. */
-const GRID = 64;
+/** Points per side of the exact-density grid (FFJORD solves an ODE per point) and cells per side of the histogram. */
+const GRID = 48;
+const BINS = 64;
 
 /** Log-density on a GRID × GRID grid over the ranges (row 0 at y.lo), in chunks. */
 function densityGrid(model: GenModel, x: { lo: number; hi: number }, y: { lo: number; hi: number }): Float64Array {
@@ -52,6 +54,7 @@ export function drawPictures(dir: string, model: GenModel, c: GenConfig, o: Pict
   const label = `${c.model}, ${o.sampler}${o.steps ? `, ${o.steps} steps` : ''}`;
   const res = model.sample(o.key, o.n, o.sampler, o.steps, { trajectory: true });
   const paths: string[] = [];
+  mkdirSync(pics, { recursive: true });
   let samples: Float64Array;
   try {
     samples = res.x.toF64();
@@ -78,11 +81,12 @@ export function drawPictures(dir: string, model: GenModel, c: GenConfig, o: Pict
     ),
   );
   const exact = model.logDensity !== undefined;
-  const values = exact ? densityGrid(model, range.x, range.y) : histogram2d(samples, GRID, range.x, range.y);
+  const side = exact ? GRID : BINS;
+  const values = exact ? densityGrid(model, range.x, range.y) : histogram2d(samples, BINS, range.x, range.y);
   paths.push(
     writePng(
       join(pics, `density-${tag}.png`),
-      heatmap(values, GRID, GRID, { ...range, title: exact ? `Density p(x): ${c.model}` : `Sample histogram: ${label}`, xLabel: 'x1', yLabel: 'x2', valueLabel: exact ? 'p(x)' : 'samples per cell' }),
+      heatmap(values, side, side, { ...range, title: exact ? `Density p(x): ${c.model}` : `Sample histogram: ${label}`, xLabel: 'x1', yLabel: 'x2', valueLabel: exact ? 'p(x)' : 'samples per cell' }),
     ),
   );
   if (res.frames && res.frames.length >= 2) {

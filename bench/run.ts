@@ -13,12 +13,13 @@
  * harness's (bench/harness.ts); peers run in child processes (bench/peers/).
  */
 import { runFamilies } from './driver.js';
+import { attentionFamily } from './attention.js';
 import { elementwiseFamily } from './elementwise.js';
 import { gptFamily } from './gpt.js';
 import { sgemmFamily } from './sgemm.js';
 import { ssmFamily } from './ssm.js';
 import { threadsFamily } from './threads.js';
 
-export const FAMILIES = [sgemmFamily, threadsFamily, elementwiseFamily, gptFamily, ssmFamily];
+export const FAMILIES = [sgemmFamily, threadsFamily, elementwiseFamily, gptFamily, ssmFamily, attentionFamily];
 
 await runFamilies(FAMILIES);

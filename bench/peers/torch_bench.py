@@ -34,7 +34,8 @@ def hello():
             blas += f" ({lib} -> {os.path.realpath(lib)})"
             break
     return {"ready": True, "info": {"torch": torch.__version__, "python": sys.version.split()[0], "blas": blas,
-                                    "mkldnn": bool(torch.backends.mkldnn.is_available())}}
+                                    "mkldnn": bool(torch.backends.mkldnn.is_available()),
+                                    "impls": ["torch", "torch sdpa"]}}
 
 
 def measure(run, cfg):
@@ -128,11 +129,15 @@ def handle(torch, req):
         run = elementwise_case(torch, spec)
     elif family == "gpt":
         run = gpt_case(torch, spec)
+    elif family == "attention":
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        from torch_attention import attention_case
+        run = attention_case(torch, spec, req.get("impl", "torch"))
     else:
         run = None
     if run is None:
         return {"skip": f"no PyTorch version of {family} {spec.get('op', '')}".strip()}
-    with torch.no_grad() if family != "gpt" else _null():
+    with torch.no_grad() if family not in ("gpt", "attention") else _null():
         per_call, per = measure(run, req["cfg"])
     return {"perCallMs": per_call, "callsPerSample": per}
 

@@ -103,7 +103,8 @@ export class Performer extends KernelAttention {
     const m = opts.features ?? Math.max(d, Math.round(d * Math.log(d)));
     if (!Number.isInteger(m) || m < 1) throw new Error(`Performer: features must be a positive integer, got ${m}`);
     this.favor = { features: m, orthogonal: opts.orthogonal ?? true };
-    this.W = param(randomFeatureMatrix(split(opts.key, 5)[4]!, m, d, { orthogonal: this.favor.orthogonal, dtype: opts.dtype }), false);
+    // float32 unless told: a float64 W (the default of a tensor made from a Float64Array) would promote every product to float64
+    this.W = param(randomFeatureMatrix(split(opts.key, 5)[4]!, m, d, { orthogonal: this.favor.orthogonal, dtype: opts.dtype ?? 'f32' }), false);
   }
 
   get featureDim(): number {

@@ -6,6 +6,7 @@
  */
 import type { Tensor } from '../../core/tensor.js';
 import type { MixerState } from '../mixer.js';
+import type { Module } from '../../nn/module.js';
 
 export interface DecodeOutput<S extends MixerState = MixerState> {
   /** last hidden states (m, d): what the LM head (and the Medusa heads) read */
@@ -35,4 +36,6 @@ export interface MedusaBase<S extends MixerState = MixerState> {
   acceptPath(state: S, path: readonly number[]): S;
   /** the LM head's weight (vocab, d), to start Medusa heads from */
   lmHeadWeight?(): Tensor;
+  /** the module holding the base model's parameters (Medusa-2 trains them) */
+  readonly module?: Module;
 }

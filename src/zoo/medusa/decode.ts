@@ -24,6 +24,7 @@ import type { Tensor } from '../../core/tensor.js';
 import { foldIn, randomKey, uniform } from '../../ops/random.js';
 import { slice } from '../../ops/slice.js';
 import { noGrad } from '../../autodiff/tape.js';
+import { evalMode, train, type Module } from '../../nn/module.js';
 import type { MixerState } from '../mixer.js';
 import type { MedusaBase } from './base.js';
 import type { MedusaHeads } from './heads.js';
@@ -74,6 +75,18 @@ function checkPrompt(op: string, base: MedusaBase, prompt: readonly number[], ma
   });
 }
 
+/** Run `fn` with the modules in eval mode (no dropout), restoring their training flags after. */
+function inEval<T>(mods: (Module | undefined)[], fn: () => T): T {
+  const live = mods.filter((m): m is Module => m !== undefined);
+  const was = live.map((m) => m.training);
+  live.forEach((m) => evalMode(m));
+  try {
+    return noGrad(fn);
+  } finally {
+    live.forEach((m, i) => train(m, was[i]));
+  }
+}
+
 /** A uniform number for draw `i` (Philox, so a key gives the same text every time). */
 const draw = (key: Key, i: number): number => tidy(() => uniform(foldIn(key, i), []).item());
 
@@ -106,7 +119,7 @@ export function generate<S extends MixerState>(base: MedusaBase<S>, prompt: read
   const T = opts.temperature ?? 0;
   const key = opts.key ?? randomKey(0);
   const V = base.vocabSize;
-  return noGrad(() => {
+  return inEval([base.module], () => {
     let o = base.extendDecode(prompt, base.initDecode());
     o.hidden.dispose();
     let row = lastRow(o.logits);
@@ -159,7 +172,7 @@ export function medusaGenerate<S extends MixerState>(base: MedusaBase<S>, heads:
   const tree = resolveTree(opts.tree, heads.count, base.vocabSize);
   const key = opts.key ?? randomKey(0);
   const V = base.vocabSize;
-  return noGrad(() => {
+  return inEval([base.module, heads], () => {
     const o = base.extendDecode(prompt, base.initDecode());
     let state = o.state;
     let row = lastRow(o.logits);

@@ -12,7 +12,8 @@
  *   accept.ts    greedy and typical acceptance
  *   decode.ts    generate (plain), medusaGenerate, compareDecoding
  *   mixerLM.ts   a small decoder LM over any registered mixer (the test bed)
- *   train.ts     fitting the heads (Medusa-1) or heads and base (Medusa-2)
+ *   train.ts     fitting the heads (Medusa-1) or heads and base (Medusa-2), self-distillation
+ *   lmBase.ts    the zoo's LanguageModel (zoo/lm) as a Medusa base: medusaBase(lm)
  */
 export { MedusaHead, MedusaHeads, type MedusaHeadsOptions } from './heads.js';
 export { medusaHeadsLoss, medusa1Loss, medusa2Loss, type MedusaLoss, type MedusaLossOptions, type Medusa2Options } from './loss.js';
@@ -20,6 +21,7 @@ export { DEFAULT_TREE, buildTree, cartesianTree, chainTree, treeTokens, topKIndi
 export { branchState, mixerExtend, mixerTree, acceptLayer, type LayerTree } from './branch.js';
 export { greedyAccept, typicalAccept, longestPath, argmaxRow, softmaxRow, sampleRow, type TypicalOptions } from './accept.js';
 export { generate, medusaGenerate, compareDecoding, resolveTree, type GenerateOptions, type MedusaOptions, type GenerateResult, type Comparison } from './decode.js';
-export { MixerLM, MixerLMState, type MixerLMOptions } from './mixerLM.js';
+export { MixerLM, MixerLMState, decodeStack, acceptStack, type MixerLMOptions, type StackParts, type StackBlock } from './mixerLM.js';
 export { fitMedusa, selfDistill, type FitMedusaOptions } from './train.js';
+export { LMMedusaBase, medusaBase } from './lmBase.js';
 export type { MedusaBase, DecodeOutput } from './base.js';

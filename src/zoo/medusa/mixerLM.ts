@@ -55,6 +55,76 @@ export class MixerLMState implements MixerState {
   }
 }
 
+/** A pre-norm residual block as the stack decoder sees it: x + mixer(norm1(x)), then + mlp(norm2(x)). */
+export interface StackBlock {
+  norm1: { forward(x: Tensor): Tensor };
+  mixer: Mixer;
+  norm2: { forward(x: Tensor): Tensor };
+  mlp: { forward(x: Tensor): Tensor };
+}
+
+/** The parts of a decoder-only LM that tree decoding needs. */
+export interface StackParts {
+  vocab: number;
+  dModel: number;
+  /** i32 tokens (1, m) → (1, m, d) */
+  embed(tokens: Tensor): Tensor;
+  blocks: Iterable<StackBlock>;
+  /** the final norm: residual stream → the hidden state the LM head reads */
+  hidden(x: Tensor): Tensor;
+  /** the LM head */
+  logits(h: Tensor): Tensor;
+}
+
+/**
+ * Feed tokens through a block stack with per-layer decoding states: a
+ * continuation (each mixer extends its cache or steps its state), or with
+ * `parents` a tree of candidates (tree attention per softmax layer, branched
+ * states per recurrent layer). Consumes `state`.
+ */
+export function decodeStack(p: StackParts, tokens: readonly number[], state: MixerLMState, parents?: readonly number[]): DecodeOutput<MixerLMState> {
+  if (state.disposed || !state.layers) throw new Error('extendDecode: the state was consumed or is a pending tree (call acceptPath first)');
+  if (tokens.length === 0) throw new Error('extendDecode: no tokens');
+  tokens.forEach((t) => {
+    if (!Number.isInteger(t) || t < 0 || t >= p.vocab) throw new Error(`extendDecode: token ${t} is outside the vocabulary of ${p.vocab}`);
+  });
+  const m = tokens.length;
+  const layers = state.layers;
+  state.disposed = true; // its layer states move into the result
+  const next: MixerState[] = [];
+  const trees: LayerTree[] = [];
+  const [hidden, logits] = tidy(() => {
+    let x = p.embed(tensor(Int32Array.from(tokens), [1, m], { dtype: 'i32' }));
+    let l = 0;
+    for (const b of p.blocks) {
+      const h = b.norm1.forward(x);
+      let y: Tensor;
+      if (parents) {
+        const [yy, tr] = mixerTree(b.mixer, h, layers[l]!, parents);
+        trees.push(tr);
+        y = yy;
+      } else {
+        const [yy, st] = mixerExtend(b.mixer, h, layers[l]!);
+        next.push(st);
+        y = yy;
+      }
+      x = add(x, y);
+      x = add(x, b.mlp.forward(b.norm2.forward(x)));
+      l++;
+    }
+    const hid = reshape(p.hidden(x), [m, p.dModel]);
+    return [hid, p.logits(hid)];
+  });
+  return { hidden, logits, state: parents ? new MixerLMState(null, trees) : new MixerLMState(next, null) };
+}
+
+/** After a tree: keep each layer's accepted path. Consumes `state`. */
+export function acceptStack(state: MixerLMState, path: readonly number[]): MixerLMState {
+  if (state.disposed || !state.trees) throw new Error('acceptPath: the state is not a pending tree');
+  state.disposed = true;
+  return new MixerLMState(state.trees.map((t) => acceptLayer(t, path)), null);
+}
+
 class Block extends Module {
   norm1: RMSNorm;
   mixer: Mixer;
@@ -122,42 +192,26 @@ export class MixerLM extends Module implements MedusaBase<MixerLMState> {
   }
 
   extendDecode(tokens: readonly number[], state: MixerLMState, parents?: readonly number[]): DecodeOutput<MixerLMState> {
-    if (state.disposed || !state.layers) throw new Error('MixerLM.extendDecode: the state was consumed or is a pending tree (call acceptPath first)');
-    if (tokens.length === 0) throw new Error('MixerLM.extendDecode: no tokens');
-    tokens.forEach((t) => {
-      if (!Number.isInteger(t) || t < 0 || t >= this.config.vocab) throw new Error(`MixerLM.extendDecode: token ${t} is outside the vocabulary of ${this.config.vocab}`);
-    });
-    const m = tokens.length;
-    const layers = state.layers;
-    state.disposed = true; // its layer states move into the result
-    const next: MixerState[] = [];
-    const trees: LayerTree[] = [];
-    const [hidden, logits] = tidy(() => {
-      let x = this.embed.forward(tensor(Int32Array.from(tokens), [1, m], { dtype: 'i32' }));
-      this.blocks.forEach((b, l) => {
-        const h = b.norm1.forward(x);
-        let y: Tensor;
-        if (parents) {
-          const [yy, tr] = mixerTree(b.mixer, h, layers[l]!, parents);
-          trees.push(tr);
-          y = yy;
-        } else {
-          const [yy, st] = mixerExtend(b.mixer, h, layers[l]!);
-          next.push(st);
-          y = yy;
-        }
-        x = b.ffn(add(x, y));
-      });
-      const hid = reshape(this.norm.forward(x), [m, this.config.dModel]);
-      return [hid, this.head.forward(hid)];
-    });
-    return { hidden, logits, state: parents ? new MixerLMState(null, trees) : new MixerLMState(next, null) };
+    return decodeStack(this.stackParts(), tokens, state, parents);
+  }
+
+  private stackParts(): StackParts {
+    return {
+      vocab: this.config.vocab,
+      dModel: this.config.dModel,
+      embed: (t) => this.embed.forward(t),
+      blocks: this.blocks,
+      hidden: (x) => this.norm.forward(x),
+      logits: (h) => this.head.forward(h),
+    };
   }
 
   acceptPath(state: MixerLMState, path: readonly number[]): MixerLMState {
-    if (state.disposed || !state.trees) throw new Error('MixerLM.acceptPath: the state is not a pending tree');
-    state.disposed = true;
-    return new MixerLMState(state.trees.map((t) => acceptLayer(t, path)), null);
+    return acceptStack(state, path);
+  }
+
+  get module(): Module {
+    return this;
   }
 
   lmHeadWeight(): Tensor {

@@ -16,7 +16,7 @@ import type { Tensor } from '../../core/tensor.js';
 import { tensor } from '../../ops/creation.js';
 import { adam } from '../../optim/adam.js';
 import { trainStep } from '../../train/step.js';
-import { namedParameters, type Module } from '../../nn/module.js';
+import { namedParameters } from '../../nn/module.js';
 import type { MixerState } from '../mixer.js';
 import type { MedusaBase } from './base.js';
 import type { MedusaHeads } from './heads.js';
@@ -39,11 +39,14 @@ export interface FitMedusaOptions {
 }
 
 /** Train the heads (and, for Medusa-2, the base) on batches `batch(step)` of i32 tokens (b, n); returns the loss per step. */
-export function fitMedusa<S extends MixerState>(base: MedusaBase<S> & Module, heads: MedusaHeads, batch: (step: number) => Tensor, opts: FitMedusaOptions): number[] {
+export function fitMedusa<S extends MixerState>(base: MedusaBase<S>, heads: MedusaHeads, batch: (step: number) => Tensor, opts: FitMedusaOptions): number[] {
   const mode = opts.mode ?? 'medusa1';
   const params: Record<string, Tensor> = {};
   for (const [n, t] of Object.entries(namedParameters(heads))) if (t.requiresGrad) params[`heads.${n}`] = t;
-  if (mode === 'medusa2') for (const [n, t] of Object.entries(namedParameters(base))) if (t.requiresGrad) params[`base.${n}`] = t;
+  if (mode === 'medusa2') {
+    if (!base.module) throw new Error('fitMedusa: Medusa-2 trains the base model, but this base exposes no module with its parameters');
+    for (const [n, t] of Object.entries(namedParameters(base.module))) if (t.requiresGrad) params[`base.${n}`] = t;
+  }
   const optimizer = adam({ lr: opts.lr ?? 1e-2, groups: mode === 'medusa2' ? [{ match: /^base\./, lrScale: opts.baseLrScale ?? 0.1 }] : [] });
   let optState = optimizer.init(params);
   const losses: number[] = [];

@@ -247,11 +247,18 @@ export function makeOptimizer<H>(rule: UpdateRule<H>, opts: OptimizerOptions<H> 
           if (!st) throw new Error(`${kind}.update: parameter '${name}' has no '${s}' state buffer`);
           return st;
         });
+        const lr = lrs[ps.group]! * ps.lrScale;
+        // a backend with a fused kernel for this rule (WebGPU) updates in place on the device
+        const dev = p.storage.backend as { fusedUpdate?: (a: { kind: string; p: Tensor; g: Tensor; slots: Tensor[]; h: unknown; lr: number; count: number; gScale: number }) => boolean };
+        if (dev.fusedUpdate?.({ kind, p, g, slots: slotTensors, h: group.h, lr, count, gScale })) {
+          next[name] = { ...ps, count };
+          continue;
+        }
         // no heap allocation from here to commit: raw views stay valid
         const gv = readable(g, `${kind}.update`);
         const pw = writable(p, `${kind}.update`);
         const sw = slotTensors.map((st) => writable(st, `${kind}.update`));
-        rule.apply({ p: pw.data, g: gv, gScale, slots: sw.map((w) => w.data), h: group.h, lr: lrs[ps.group]! * ps.lrScale, count });
+        rule.apply({ p: pw.data, g: gv, gScale, slots: sw.map((w) => w.data), h: group.h, lr, count });
         pw.commit();
         for (const w of sw) w.commit();
         next[name] = { ...ps, count };

@@ -19,6 +19,9 @@ import type { OpDef } from '../../ops/registry.js';
 import type { GpuContext } from './device.js';
 import { BufferPool, type PooledBuffer } from './pool.js';
 import { Stream } from './stream.js';
+import { fusedAdam, type FusedUpdateArgs } from './kernels/optim.js';
+import { flashAttentionGpu, type FlashGpuOptions } from './kernels/flash.js';
+import type { Tensor } from '../../core/tensor.js';
 
 export interface GpuStorage extends Storage {
   readonly pb: PooledBuffer;
@@ -203,6 +206,16 @@ export class WebGpuBackend implements Backend {
 
   resetPeak(): void {
     this.pool.peakBytes = this.pool.liveBytes;
+  }
+
+  /** An optimiser step on the device (Adam, AdamW); false leaves it to the host path. */
+  fusedUpdate(a: FusedUpdateArgs): boolean {
+    return fusedAdam(this, a);
+  }
+
+  /** FlashAttention forward/backward in WGSL (undefined when the shapes do not fit; see kernels/flash.ts). */
+  flashAttention(q: Tensor, k: Tensor, v: Tensor, o: FlashGpuOptions): Tensor | undefined {
+    return flashAttentionGpu(this, q, k, v, o);
   }
 
   /** Resolves once every recorded kernel has run (and rethrows a fallback's error). */

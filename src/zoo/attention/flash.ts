@@ -81,11 +81,17 @@ function useWasm(dtype: DType, impl: FlashOptions['impl']): boolean {
 export function flashAttention(q: Tensor, k: Tensor, v: Tensor, opts: FlashOptions = {}): Tensor {
   const { b, h, hkv, nq, nk, d, dv } = attentionDims('flashAttention', q, k, v);
   if (q.dtype !== 'f32' && q.dtype !== 'f64') throw new Error(`flashAttention: dtype must be f32 or f64, got ${q.dtype}`);
+  const causal = opts.causal ?? false;
+  if (causal && nk < nq) throw new Error(`flashAttention: causal attention needs at least as many keys as queries, got nq ${nq} and nk ${nk}`);
+  if (q.backend !== 'cpu') {
+    // a device backend with its own kernels (WebGPU: WGSL forward and backward)
+    const dev = q.storage.backend as { flashAttention?: (q: Tensor, k: Tensor, v: Tensor, o: { causal: boolean; scale: number }) => Tensor | undefined };
+    const r = k.storage.backend === q.storage.backend && v.storage.backend === q.storage.backend ? dev.flashAttention?.(q, k, v, { causal, scale: opts.scale ?? 1 / Math.sqrt(d) }) : undefined;
+    if (r) return r;
+  }
   for (const [nm, t] of [['q', q], ['k', k], ['v', v]] as const) {
     if (t.backend !== 'cpu') throw new Error(`flashAttention: ${nm} lives on the ${t.backend} backend; this kernel runs on the CPU`);
   }
-  const causal = opts.causal ?? false;
-  if (causal && nk < nq) throw new Error(`flashAttention: causal attention needs at least as many keys as queries, got nq ${nq} and nk ${nk}`);
   const dims: FlashDims = {
     b, h, hkv, nq, nk, d, dv, causal,
     scale: opts.scale ?? 1 / Math.sqrt(d),

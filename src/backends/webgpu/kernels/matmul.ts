@@ -5,7 +5,7 @@
  * invocations computes a 64×64 tile of C, each invocation a 4×4 block held
  * in registers; the K axis is walked in slabs of 16 that are staged in
  * workgroup memory (A as 64×16, B as 16×64), so every element fetched from
- * global memory is used 64 times (the scheme of Volkov & Demmel, "Benchmarking
+ * global memory is used 64 times (32×32 tiles on SwiftShader, see `shader`) (the scheme of Volkov & Demmel, "Benchmarking
  * GPUs to tune dense linear algebra", SC'08, as used by most WebGPU GEMMs).
  *
  * Transposes cost nothing: op(A)[m, k] is read through strides, with the two
@@ -19,19 +19,28 @@ import { sizeOf } from '../../../core/shape.js';
 import type { WebGpuBackend } from '../backend.js';
 import { META, broadcastStrides } from '../wgsl.js';
 
-const T = 64; // tile of C
 const TK = 16; // K slab
-const R = 4; // register block per invocation (R×R)
 
-/** One shader for every batch rank (the rank is a parameter): SwiftShader compiles it once, in seconds. */
-const SHADER = `// matmul
+/**
+ * The shader for a C tile of T×T (T/4 × T/4 invocations, 4×4 each). One shader
+ * serves every batch rank (the rank is a parameter). T = 64 on GPUs; 32 on
+ * SwiftShader, whose compile time grows with the workgroup size (≈2 s vs 4 s).
+ */
+const shader = (T: number): string => {
+  const S = T / 4;
+  const per = (T * TK) / (S * S);
+  return `// matmul ${T}
 ${META}
 @group(0) @binding(1) var<storage, read> A: array<f32>;
 @group(0) @binding(2) var<storage, read> B: array<f32>;
 @group(0) @binding(3) var<storage, read_write> C: array<f32>;
 var<workgroup> As: array<f32, ${T * TK}>;
 var<workgroup> Bs: array<f32, ${TK * T}>;
-@compute @workgroup_size(16, 16)
+fn store(cBase: i32, gm: i32, gn: i32, M: i32, N: i32, v: vec4f) {
+  if (gm >= M) { return; }
+  for (var j = 0; j < 4; j++) { if (gn + ${S} * j < N) { C[cBase + gm * N + gn + ${S} * j] = v[j]; } }
+}
+@compute @workgroup_size(${S}, ${S})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid3: vec3u, @builtin(local_invocation_index) lid: u32) {
   let M = prm[0]; let N = prm[1]; let K = prm[2];
   let tilesN = (N + ${T - 1}) / ${T};
@@ -51,12 +60,12 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   let aRow = prm[5]; let aCol = prm[6]; let bRow = prm[8]; let bCol = prm[9];
   let tx = i32(lid3.x); let ty = i32(lid3.y);
   let m0 = tm * ${T}; let n0 = tn * ${T};
-  var acc: array<f32, ${R * R}>;
-  for (var i = 0; i < ${R * R}; i++) { acc[i] = 0.0; }
+  // the 4×4 block as four vec4 rows: no dynamically indexed private arrays (cheap to compile, kept in registers)
+  var acc0 = vec4f(0.0); var acc1 = vec4f(0.0); var acc2 = vec4f(0.0); var acc3 = vec4f(0.0);
   for (var k0 = 0; k0 < K; k0 += ${TK}) {
-    // stage A[m0.., k0..] (64×16) and B[k0.., n0..] (16×64): 1024 values each, 4 per invocation
-    for (var q = 0; q < 4; q++) {
-      let e = i32(lid) + q * 256;
+    // stage A[m0.., k0..] (T×16) and B[k0.., n0..] (16×T), ${per} values per invocation each
+    for (var q = 0; q < ${per}; q++) {
+      let e = i32(lid) + q * ${S * S};
       let am = e / ${TK}; let ak = e % ${TK};
       let gm = m0 + am; let gk = k0 + ak;
       As[e] = select(0.0, A[aBase + gm * aRow + gk * aCol], gm < M && gk < K);
@@ -66,22 +75,23 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
     }
     workgroupBarrier();
     for (var k = 0; k < ${TK}; k++) {
-      var av: array<f32, ${R}>;
-      var bv: array<f32, ${R}>;
-      for (var i = 0; i < ${R}; i++) { av[i] = As[(ty + 16 * i) * ${TK} + k]; bv[i] = Bs[k * ${T} + tx + 16 * i]; }
-      for (var i = 0; i < ${R}; i++) { for (var j = 0; j < ${R}; j++) { acc[i * ${R} + j] = fma(av[i], bv[j], acc[i * ${R} + j]); } }
+      let bv = vec4f(Bs[k * ${T} + tx], Bs[k * ${T} + tx + ${S}], Bs[k * ${T} + tx + ${2 * S}], Bs[k * ${T} + tx + ${3 * S}]);
+      acc0 = fma(vec4f(As[ty * ${TK} + k]), bv, acc0);
+      acc1 = fma(vec4f(As[(ty + ${S}) * ${TK} + k]), bv, acc1);
+      acc2 = fma(vec4f(As[(ty + ${2 * S}) * ${TK} + k]), bv, acc2);
+      acc3 = fma(vec4f(As[(ty + ${3 * S}) * ${TK} + k]), bv, acc3);
     }
     workgroupBarrier();
   }
   if (z >= prm[3]) { return; }
   let cBase = z * M * N;
-  for (var i = 0; i < ${R}; i++) {
-    for (var j = 0; j < ${R}; j++) {
-      let gm = m0 + ty + 16 * i; let gn = n0 + tx + 16 * j;
-      if (gm < M && gn < N) { C[cBase + gm * N + gn] = acc[i * ${R} + j]; }
-    }
-  }
+  let gn = n0 + tx;
+  store(cBase, m0 + ty, gn, M, N, acc0);
+  store(cBase, m0 + ty + ${S}, gn, M, N, acc1);
+  store(cBase, m0 + ty + ${2 * S}, gn, M, N, acc2);
+  store(cBase, m0 + ty + ${3 * S}, gn, M, N, acc3);
 }`;
+};
 
 function matmulKernel(b: WebGpuBackend, a: View, bv: View, attrs: { transA: boolean; transB: boolean }, out: OutMeta): Storage | undefined {
   if (a.dtype !== 'f32' || bv.dtype !== 'f32' || out.dtype !== 'f32') return undefined;
@@ -101,8 +111,9 @@ function matmulKernel(b: WebGpuBackend, a: View, bv: View, attrs: { transA: bool
   const bB = broadcastStrides(bv.shape.slice(0, -2), bv.strides.slice(0, -2), batch);
   const nb = batch.length;
   const ints = [M, N, K, nBatch, a.offset, aR, aC, bv.offset, bR, bC, nb, ...batch, ...aB, ...bB];
+  const T = /swiftshader/i.test(b.ctx.adapterName) ? 32 : 64;
   const groups = Math.ceil(M / T) * Math.ceil(N / T) * nBatch;
-  b.launch('matmul', () => SHADER, [a.storage, bv.storage, res], groups, ints);
+  b.launch(`matmul:${T}`, () => shader(T), [a.storage, bv.storage, res], groups, ints);
   return res;
 }
 

@@ -1,0 +1,85 @@
+/**
+ * The fused optimiser step: Adam and AdamW (with AMSGrad) updating a
+ * parameter and its moment buffers in place, one pass, one invocation per
+ * element — the same arithmetic as optim/adam.ts's loop (PyTorch's
+ * formulation: ε outside the bias-corrected square root), in f32.
+ *
+ * Optimisers reach it through `WebGpuBackend.fusedUpdate`: the optimiser
+ * driver offers each parameter's update to the backend before falling back
+ * to reading the arrays on the host, which a GPU tensor cannot do.
+ */
+import type { Storage } from '../../backend.js';
+import type { WebGpuBackend } from '../backend.js';
+import { isContiguous } from '../../cpu/strided.js';
+import { META, mainHeader } from '../wgsl.js';
+import type { Tensor } from '../../../core/tensor.js';
+
+const WG = 64;
+
+/** What the driver hands a fused update (see optim/optimizer.ts). */
+export interface FusedUpdateArgs {
+  kind: string;
+  p: Tensor;
+  g: Tensor;
+  slots: readonly Tensor[];
+  /** the rule's hyperparameters */
+  h: Record<string, unknown>;
+  lr: number;
+  count: number;
+  gScale: number;
+}
+
+function adamShader(amsgrad: boolean): string {
+  return `// adam amsgrad=${amsgrad}
+${META}
+@group(0) @binding(1) var<storage, read_write> P: array<f32>;
+@group(0) @binding(2) var<storage, read> G: array<f32>;
+@group(0) @binding(3) var<storage, read_write> M: array<f32>;
+@group(0) @binding(4) var<storage, read_write> V: array<f32>;
+${amsgrad ? '@group(0) @binding(5) var<storage, read_write> VMAX: array<f32>;' : ''}
+${mainHeader(WG)}
+  let n = prm[0];
+  if (gi >= n) { return; }
+  let ip = prm[1] + gi;
+  let ig = prm[2] + gi;
+  let gScale = bitcast<f32>(prm[3]);
+  let l2 = bitcast<f32>(prm[4]);
+  let decay = bitcast<f32>(prm[5]);
+  let b1 = bitcast<f32>(prm[6]);
+  let b2 = bitcast<f32>(prm[7]);
+  let stepSize = bitcast<f32>(prm[8]);
+  let bc2Sqrt = bitcast<f32>(prm[9]);
+  let eps = bitcast<f32>(prm[10]);
+  // 1 − β computed on the host in float64: 1.0 − f32(0.999) would be off by 5e-5 relative
+  let c1 = bitcast<f32>(prm[11]);
+  let c2 = bitcast<f32>(prm[12]);
+  var p = P[ip];
+  var g = G[ig] * gScale;
+  if (l2 != 0.0) { g = g + l2 * p; }
+  p = p * decay;
+  let m = b1 * M[gi] + c1 * g;
+  let v = b2 * V[gi] + c2 * g * g;
+  M[gi] = m;
+  V[gi] = v;
+  var vi = v;
+  ${amsgrad ? 'let vm = max(VMAX[gi], v); VMAX[gi] = vm; vi = vm;' : ''}
+  P[ip] = p - (stepSize * m) / (sqrt(vi) / bc2Sqrt + eps);
+}`;
+}
+
+/** Run an Adam/AdamW step on the GPU; false when the tensors do not fit the kernel (the host path then runs). */
+export function fusedAdam(b: WebGpuBackend, a: FusedUpdateArgs): boolean {
+  if (a.kind !== 'adam' && a.kind !== 'adamw') return false;
+  const tensors = [a.p, a.g, ...a.slots];
+  if (!tensors.every((t) => t.dtype === 'f32' && t.storage.backend === b && isContiguous(t.shape, t.strides))) return false;
+  if (a.slots.some((s) => s.offset !== 0)) return false;
+  const h = a.h as { betas: readonly [number, number]; eps: number; weightDecay: number; amsgrad: boolean };
+  const decoupled = a.kind === 'adamw';
+  const [b1, b2] = h.betas;
+  const n = a.p.size;
+  const ints = [n, a.p.offset, a.g.offset];
+  const floats = [a.gScale, decoupled ? 0 : h.weightDecay, decoupled ? 1 - a.lr * h.weightDecay : 1, b1, b2, a.lr / (1 - b1 ** a.count), Math.sqrt(1 - b2 ** a.count), h.eps, 1 - b1, 1 - b2];
+  const storages: Storage[] = [a.p.storage, a.g.storage, ...a.slots.map((s) => s.storage)];
+  b.launch(`adam:${h.amsgrad}`, () => adamShader(h.amsgrad), storages, Math.ceil(n / WG), ints, floats);
+  return true;
+}

@@ -18,7 +18,7 @@ import { solveOp, triangularSolveOp, slogdetOp } from './linalg.js';
 import { choleskyOp, qrOp, eighOp } from './decompositions.js';
 import { svdOp, randomizedSvdOp } from './svd.js';
 import { fftOp, rfftOp, irfftOp } from './fft.js';
-import { softmaxLastOp, logSoftmaxLastOp, layerNormFusedOp, layerNormGradOp, rmsNormFusedOp, rmsNormGradOp } from './fused.js';
+import { softmaxLastOp, softmaxLastGradOp, logSoftmaxLastOp, layerNormFusedOp, layerNormGradOp, rmsNormFusedOp, rmsNormGradOp } from './fused.js';
 import { geluGradOp, geluErfGradOp, siluGradOp } from './activationGrad.js';
 
 export const OPS = {
@@ -79,6 +79,7 @@ export const OPS = {
   irfft: irfftOp,
   softmaxLast: softmaxLastOp,
   logSoftmaxLast: logSoftmaxLastOp,
+  softmaxLastGrad: softmaxLastGradOp,
   layerNormFused: layerNormFusedOp,
   layerNormGrad: layerNormGradOp,
   rmsNormFused: rmsNormFusedOp,

@@ -56,6 +56,37 @@ function rowsLse(x: Float64Array, D: number, f: (at: number, m: number, s: numbe
 
 const lastDim = (shape: readonly number[]): number => shape[shape.length - 1]!;
 
+/**
+ * The backward of softmaxLast (log: false) and logSoftmaxLast (log: true) in
+ * one pass, from the forward output y and the cotangent g:
+ * y·(g − Σ g·y), or g − e^y·Σ g. Not differentiable (see the module comment).
+ */
+export const softmaxLastGradOp = defineOp<{ log: boolean }>({
+  name: 'softmaxLastGrad',
+  infer: ([y, g]) => {
+    if (!isFloat(y!.dtype) || y!.dtype !== g!.dtype) throw new Error(`softmaxLastGrad: y and g must be floating tensors of one dtype, got ${y!.dtype} and ${g!.dtype}`);
+    if (shapeStr(y!.shape) !== shapeStr(g!.shape)) throw new Error(`softmaxLastGrad: g is ${shapeStr(g!.shape)} but y is ${shapeStr(y!.shape)}`);
+    if (y!.shape.length === 0) throw new Error('softmaxLastGrad: y must have at least one axis, got a 0-d tensor');
+    return [{ shape: y!.shape, dtype: y!.dtype }];
+  },
+  ref: ([y, g], [m], a) => {
+    const D = lastDim(m!.shape);
+    const out = new Float64Array(y!.length);
+    for (let at = 0; at < out.length; at += D) {
+      let s = 0;
+      for (let i = 0; i < D; i++) s += a.log ? g![at + i]! : g![at + i]! * y![at + i]!;
+      for (let i = 0; i < D; i++) out[at + i] = a.log ? g![at + i]! - Math.exp(y![at + i]!) * s : y![at + i]! * (g![at + i]! - s);
+    }
+    return [out];
+  },
+  vjp: () => {
+    throw new Error('softmaxLastGrad: this backward primitive is not differentiable; differentiate softmaxLast or logSoftmaxLast');
+  },
+  jvp: () => {
+    throw new Error('softmaxLastGrad: this backward primitive has no JVP; differentiate softmaxLast or logSoftmaxLast');
+  },
+});
+
 export const softmaxLastOp = defineOp<undefined>({
   name: 'softmaxLast',
   infer: lastAxisInfer('softmaxLast'),
@@ -70,6 +101,7 @@ export const softmaxLastOp = defineOp<undefined>({
   // ∂x = y ⊙ (g − Σ g·y)
   vjp: (ctx, [g]) => {
     const y = ctx.outputs[0]!;
+    if (fastBackward() && g!.dtype === y.dtype) return apply(softmaxLastGradOp, [y, g!], { log: false });
     return [mul(y, sub(g!, sum(mul(g!, y), -1, true)))];
   },
   jvp: (ctx, [t]) => {
@@ -93,7 +125,11 @@ export const logSoftmaxLastOp = defineOp<undefined>({
     return [y];
   },
   // ∂x = g − softmax·Σg
-  vjp: (ctx, [g]) => [sub(g!, mul(exp(ctx.outputs[0]!), sum(g!, -1, true)))],
+  vjp: (ctx, [g]) => {
+    const y = ctx.outputs[0]!;
+    if (fastBackward() && g!.dtype === y.dtype) return apply(softmaxLastGradOp, [y, g!], { log: true });
+    return [sub(g!, mul(exp(y), sum(g!, -1, true)))];
+  },
   jvp: (ctx, [t]) => [sub(t!, sum(mul(exp(ctx.outputs[0]!), t!), -1, true))],
   saveOutputs: true,
   saveInputs: false,
@@ -332,6 +368,14 @@ export function layerNormGrad(x: Tensor, k: number, weight: Tensor | null, hasBi
   const w = checkParam('layerNormGrad', 'weight', weight);
   if (!(g instanceof Tensor)) throw new Error('layerNormGrad: g must be a Tensor');
   return apply(layerNormGradOp, [x, ...(w ? [w] : []), g], { k, eps, weight: !!w, bias: hasBias });
+}
+
+/** The backward of softmax over the last axis (or of log-softmax with `log`) in one pass, from its output y and the cotangent g. Not differentiable. */
+export function softmaxLastGrad(y: Tensor, g: Tensor, log = false): Tensor {
+  checkX('softmaxLastGrad', y);
+  if (!(g instanceof Tensor)) throw new Error('softmaxLastGrad: g must be a Tensor');
+  g.assertAlive('softmaxLastGrad', 'g');
+  return apply(softmaxLastGradOp, [y, g], { log })[0]!;
 }
 
 /** The backward of `rmsNormFused` in one pass: [∂x, ∂weight (if weight)]. Not differentiable. */

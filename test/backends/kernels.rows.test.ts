@@ -5,7 +5,8 @@
  * in contiguous, strided and transposed layouts:
  * - sum, max, min over every axis set the kernel sees as one box (and the
  *   ones it declines: the reference runs, same values);
- * - softmax and log-softmax over the last axis, with NaN and ±∞ rows;
+ * - softmax and log-softmax over the last axis, with NaN and ±∞ rows, and
+ *   their one-pass backward;
  * - layer norm and RMS norm forward, with and without affine parameters, and
  *   their one-pass backward (∂x, ∂w, ∂b).
  * Tolerance: 2e-6 relative norm (float32 results of float64 arithmetic, one
@@ -97,11 +98,17 @@ describe('softmax, log-softmax (last axis)', () => {
     for (const layout of LAYOUTS) {
       it(`rows of ${D} (${layout})`, () => {
         const x = randT([5, D], layout, -20, 20);
-        const { calls } = nativeCalls(['softmaxLast', 'logSoftmaxLast'], () => {
+        const g = randT([5, D], layout);
+        const { calls } = nativeCalls(['softmaxLast', 'logSoftmaxLast', 'softmaxLastGrad'], () => {
           agree(`softmax D=${D}`, () => nb.softmaxLast(x));
           agree(`logSoftmax D=${D}`, () => nb.logSoftmaxLast(x));
+          agree(`softmax backward D=${D}`, () => nb.softmaxLastGrad(nb.softmaxLast(x), g));
+          agree(`logSoftmax backward D=${D}`, () => nb.softmaxLastGrad(nb.logSoftmaxLast(x), g, true));
+          // and through grad: the VJP takes the fused backward
+          agree(`grad through softmax D=${D}`, () => nb.grad((t: Tensor) => nb.sum(nb.mul(nb.softmaxLast(t), g)))(x) as Tensor);
         });
-        expect(calls).toBe(2);
+        expect(calls).toBe(2 + 2 * 2 + 2);
+        g.dispose();
         x.dispose();
       });
     }

@@ -91,6 +91,30 @@ export const fusedCases: OpCase[] = [
   { op: 'softmaxLast', label: '[3, 7]', inputs: [{ shape: [3, 7] }], fn: (x) => nb.softmaxLast(x!), ref: perRow(7, softmaxRow), secondOrder: true, dtypes: ['f32', 'f16', 'bf16'] },
   { op: 'softmaxLast', label: '[2, 3, 33], inputs ~1000', inputs: [{ shape: [2, 3, 33], range: [995, 1005] }], fn: (x) => nb.softmaxLast(x!), ref: perRow(33, softmaxRow) },
   { op: 'softmaxLast', label: '[1]', inputs: [{ shape: [1] }], fn: (x) => nb.softmaxLast(x!), ref: perRow(1, softmaxRow) },
+  {
+    op: 'softmaxLastGrad',
+    label: 'softmax form, [3, 7]',
+    inputs: [{ shape: [3, 7], range: [0, 1] }, { shape: [3, 7] }],
+    fn: (y, g) => nb.softmaxLastGrad(y!, g!),
+    ref: (y, g) => Array.from(y, (v, i) => {
+      const at = i - (i % 7);
+      const s = Array.from({ length: 7 }, (_, j) => g[at + j]! * y[at + j]!).reduce((a, b) => a + b, 0);
+      return v * (g[i]! - s);
+    }),
+    noGrad: true,
+  },
+  {
+    op: 'softmaxLastGrad',
+    label: 'log-softmax form, [2, 33]',
+    inputs: [{ shape: [2, 33], range: [-6, 0] }, { shape: [2, 33] }],
+    fn: (y, g) => nb.softmaxLastGrad(y!, g!, true),
+    ref: (y, g) => Array.from(y, (v, i) => {
+      const at = i - (i % 33);
+      const s = Array.from({ length: 33 }, (_, j) => g[at + j]!).reduce((a, b) => a + b, 0);
+      return g[i]! - Math.exp(v) * s;
+    }),
+    noGrad: true,
+  },
   { op: 'logSoftmaxLast', label: '[4, 9]', inputs: [{ shape: [4, 9] }], fn: (x) => nb.logSoftmaxLast(x!), ref: perRow(9, logSoftmaxRow), secondOrder: true, dtypes: ['f32', 'f16', 'bf16'] },
   { op: 'logSoftmaxLast', label: '[2, 257], inputs ~ -1000', inputs: [{ shape: [2, 257], range: [-1005, -995] }], fn: (x) => nb.logSoftmaxLast(x!), ref: perRow(257, logSoftmaxRow) },
   {

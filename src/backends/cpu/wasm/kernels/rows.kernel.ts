@@ -18,7 +18,7 @@
  * the log form (x − m) − log Σe.
  */
 import { ModuleBuilder, call, f32, forUp, get, i32, if_, set, type Expr, type FuncScope, type Ins, type Local } from '../emit.js';
-import { D2, F4, S, V } from './simd.js';
+import { D2, F4, I4, S, V } from './simd.js';
 import { VMath } from './vmath.js';
 import { accF64, addRowHelpers, demote4, hsumF64, loadF64, whileBelow, zero, type RowHelpers } from './rowsAsm.js';
 
@@ -164,6 +164,49 @@ function addSoftmax(m: ModuleBuilder, h: RowHelpers, fused: boolean): void {
   }, { export: true });
 }
 
+const SMB = { sc: 'i32', out: 'i32', y: 'i32', g: 'i32', D: 'i32', r0: 'i32', r1: 'i32', log: 'i32' } as const;
+
+/**
+ * softmaxBwd: the VJP of softmax / log-softmax over contiguous rows of length
+ * D (y the forward output, g the cotangent, out contiguous):
+ *   softmax:      ∂x = y·(g − Σ g·y)
+ *   log-softmax:  ∂x = g − e^y·Σ g
+ * The row sum in float64, the rest in float32.
+ */
+function addSoftmaxBwd(m: ModuleBuilder, fused: boolean): void {
+  m.func('softmaxBwd', SMB, null, (p, f: FuncScope) => {
+    const vm = new VMath(f, fused);
+    const [r, yq, gq, o, end, end4] = [f.local('i32'), f.local('i32'), f.local('i32'), f.local('i32'), f.local('i32'), f.local('i32')];
+    const [s0, s1, v, sv, e] = [f.local('v128'), f.local('v128'), f.local('v128'), f.local('v128'), f.local('v128')];
+    const t = f.local('f64');
+    const rowStart = (): Ins => [
+      ...set(yq, i32.add(get(p.y), i32.shl(i32.mul(get(r), get(p.D)), 2))),
+      ...set(gq, i32.add(get(p.g), i32.shl(i32.mul(get(r), get(p.D)), 2))),
+      ...set(o, i32.add(get(p.out), i32.shl(i32.mul(get(r), get(p.D)), 2))),
+      ...set(end, i32.add(get(yq), i32.shl(get(p.D), 2))),
+      ...set(end4, i32.add(get(yq), i32.shl(S.andI(get(p.D), ~3), 2))),
+    ];
+    const adv = (by: number): Ins => [...set(gq, i32.add(get(gq), by)), ...set(o, i32.add(get(o), by))];
+    /** the term summed: g·y, or g for the log form */
+    const term = (load: (a: I32) => V128): V128 => V.select(load(get(gq)), F4.mul(load(get(gq)), load(get(yq))), I4.splat(i32.sub(i32.const(0), get(p.log))));
+    /** ∂x for four lanes at yq, gq */
+    const dx = (load: (a: I32) => V128): Ins =>
+      if_(get(p.log), [vm.exp(e, load(get(yq))), set(v, F4.sub(load(get(gq)), F4.mul(get(e), get(sv))))], [set(v, F4.mul(load(get(yq)), F4.sub(load(get(gq)), get(sv))))]);
+    const body = [
+      rowStart(),
+      set(s0, zero()), set(s1, zero()),
+      whileBelow(yq, get(end4), 16, set(v, term((a) => V.load(a))), accF64(s0, s1, get(v)), adv(16)),
+      set(t, hsumF64(D2.add(get(s0), get(s1)))),
+      whileBelow(yq, get(end), 4, set(t, S.f64Add(get(t), S.f64FromF32(F4.extract(term((a) => V.load32Splat(a)), 0)))), adv(4)),
+      set(sv, F4.splat(S.f32FromF64(get(t)))),
+      rowStart(),
+      whileBelow(yq, get(end4), 16, dx((a) => V.load(a)), V.store(get(o), get(v)), adv(16)),
+      whileBelow(yq, get(end), 4, dx((a) => V.load32Splat(a)), f32.store(get(o), F4.extract(get(v), 0)), adv(4)),
+    ];
+    return [vm.prologue(), forUp(r, get(p.r0), get(p.r1), 1, ...body)];
+  }, { export: true });
+}
+
 /** combine(sc, out, parts, P, n, stride): out[i] = f32(Σ_p parts[p·stride + i]) over float64 partial sums, p in order. */
 function addCombine(m: ModuleBuilder): void {
   m.func('combine', { sc: 'i32', out: 'i32', parts: 'i32', P: 'i32', n: 'i32', stride: 'i32' }, null, (p, f) => {
@@ -188,6 +231,7 @@ export function buildRows(opts: { fused: boolean; shared: boolean }): Uint8Array
   addReduce(m, 'max', h);
   addReduce(m, 'min', h);
   addSoftmax(m, h, opts.fused);
+  addSoftmaxBwd(m, opts.fused);
   addCombine(m);
   return m.toBytes();
 }

@@ -163,6 +163,38 @@ function softmaxKernel(be: CpuBackend, log: boolean): Kernel {
   };
 }
 
+/** The softmax / log-softmax backward over contiguous rows (strided inputs are copied first). */
+function softmaxBwdKernel(be: CpuBackend): Kernel {
+  return (inputs: readonly View[], attrs: unknown, outs: readonly OutMeta[]): Storage[] | undefined => {
+    const [y, g] = inputs as [View, View];
+    if (y.dtype !== 'f32' || g.dtype !== 'f32' || outs[0]!.dtype !== 'f32' || y.shape.length === 0 || !simdAvailable()) return undefined;
+    const out = be.alloc('f32', sizeOf(y.shape));
+    const yr = asContiguousRows(be, y);
+    const gr = asContiguousRows(be, g);
+    try {
+      if (yr.rows * yr.D > 0) {
+        const work = 4 * yr.rows * yr.D;
+        const calls = pieces(yr.rows, threadsFor(work)).map(([r0, r1]) => [storagePtr(out), yr.ptr, gr.ptr, yr.D, r0, r1, (attrs as { log: boolean }).log ? 1 : 0]);
+        runCalls(rowsModule(), 'softmaxBwd', calls, work);
+      }
+    } finally {
+      yr.done();
+      gr.done();
+    }
+    return [out];
+  };
+}
+
+/** Rows of the last axis at a row stride of exactly D (the backward kernel's layout): the view, or a copy. */
+function asContiguousRows(be: CpuBackend, v: View): { ptr: number; rows: number; D: number; done: () => void } {
+  const r = asRows(be, v, 1);
+  if (r.sRow === 4 * r.D || r.rows <= 1) return r;
+  r.done();
+  const tmp = be.alloc('f32', Math.max(1, sizeOf(v.shape)));
+  runElementwise('cast_f32_f32', [v], storagePtr(tmp), v.shape);
+  return { ptr: storagePtr(tmp), rows: r.rows, D: r.D, done: () => be.free(tmp) };
+}
+
 // ---- layer norm, RMS norm -------------------------------------------------------------
 
 export interface NormKernelAttrs {
@@ -254,6 +286,7 @@ export const ROW_KERNELS: Readonly<Record<string, (be: CpuBackend) => Kernel>> =
   min: (be) => reduceKernel(be, 'min'),
   softmaxLast: (be) => softmaxKernel(be, false),
   logSoftmaxLast: (be) => softmaxKernel(be, true),
+  softmaxLastGrad: (be) => softmaxBwdKernel(be),
   layerNormFused: (be) => normFwdKernel(be, false),
   rmsNormFused: (be) => normFwdKernel(be, true),
   layerNormGrad: (be) => normBwdKernel(be, false),

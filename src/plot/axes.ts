@@ -157,6 +157,18 @@ export class Frame {
     });
   }
 
+  /** Run draw() with the canvas clipped to the plot area (data never spills over the axes). */
+  clipped(draw: () => void): void {
+    const c = this.canvas;
+    const prev = c.clip;
+    c.clip = { x0: this.left + 1, y0: this.top + 1, x1: this.right - 1, y1: this.bottom - 1 };
+    try {
+      draw();
+    } finally {
+      c.clip = prev;
+    }
+  }
+
   /** True when pixel (x, y) is inside the plot area. */
   inside(x: number, y: number): boolean {
     return x >= this.left && x <= this.right && y >= this.top && y <= this.bottom;

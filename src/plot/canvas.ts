@@ -46,6 +46,8 @@ export class Canvas {
   readonly height: number;
   /** RGBA, row-major, 4 bytes a pixel */
   readonly data: Uint8Array;
+  /** when set, drawing outside this rectangle (inclusive pixel bounds) does nothing: charts clip their data to the plot area */
+  clip: { x0: number; y0: number; x1: number; y1: number } | null = null;
 
   constructor(width: number, height: number, background: Rgb = WHITE) {
     if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1 || width * height > 64e6) {
@@ -60,6 +62,8 @@ export class Canvas {
   /** Blend colour c over pixel (x, y) with opacity a ∈ [0, 1]; outside the canvas nothing happens. */
   blend(x: number, y: number, c: Rgb, a = 1): void {
     if (x < 0 || y < 0 || x >= this.width || y >= this.height || !(a > 0)) return;
+    const k = this.clip;
+    if (k && (x < k.x0 || y < k.y0 || x > k.x1 || y > k.y1)) return;
     const i = ((y | 0) * this.width + (x | 0)) * 4;
     const d = this.data;
     const t = Math.min(1, a);

@@ -59,15 +59,17 @@ export function scatterPlot(series: readonly PointSeries[], opts: ChartOptions =
   const r = opts.x && opts.y ? { x: opts.x, y: opts.y } : squareRange(series.map((s) => s.points));
   const f = new Frame({ ...opts, width: opts.width ?? 560, height: opts.height ?? 560, x: opts.x ?? r.x, y: opts.y ?? r.y });
   f.drawAxes();
-  series.forEach((s, k) => {
-    const color = s.color ?? PALETTE[k % PALETTE.length]!;
-    const p = s.points;
-    for (let i = 0; i + 1 < p.length; i += 2) {
-      const X = f.px(p[i]!);
-      const Y = f.py(p[i + 1]!);
-      if (f.inside(X, Y)) f.canvas.disc(X, Y, s.radius ?? 1.6, color, s.alpha ?? 0.6);
-    }
-  });
+  f.clipped(() =>
+    series.forEach((s, k) => {
+      const color = s.color ?? PALETTE[k % PALETTE.length]!;
+      const p = s.points;
+      for (let i = 0; i + 1 < p.length; i += 2) {
+        const X = f.px(p[i]!);
+        const Y = f.py(p[i + 1]!);
+        if (f.inside(X, Y)) f.canvas.disc(X, Y, s.radius ?? 1.6, color, s.alpha ?? 0.6);
+      }
+    }),
+  );
   f.legend(series.filter((s) => s.label).map((s) => ({ label: s.label!, color: s.color ?? PALETTE[series.indexOf(s) % PALETTE.length]! })));
   return f.canvas;
 }
@@ -98,13 +100,15 @@ export function linePlot(series: readonly LineSeries[], opts: ChartOptions & { l
   const x = opts.x ?? paddedRange(series.flatMap((s) => Array.from(xsFor(s))), 0.02);
   const f = new Frame({ ...opts, width: opts.width ?? 640, height: opts.height ?? 400, x, y, logY: opts.logY });
   f.drawAxes();
-  series.forEach((s, k) => {
-    const color = s.color ?? PALETTE[k % PALETTE.length]!;
-    const xs = xsFor(s);
-    const px = Array.from(xs, (v) => f.px(v));
-    const py = Array.from(s.ys, (v) => (opts.logY && !(v > 0) ? NaN : f.py(v)));
-    f.canvas.polyline(px, py, color, { width: s.width ?? 1.5 });
-  });
+  f.clipped(() =>
+    series.forEach((s, k) => {
+      const color = s.color ?? PALETTE[k % PALETTE.length]!;
+      const xs = xsFor(s);
+      const px = Array.from(xs, (v) => f.px(v));
+      const py = Array.from(s.ys, (v) => (opts.logY && !(v > 0) ? NaN : f.py(v)));
+      f.canvas.polyline(px, py, color, { width: s.width ?? 1.5 });
+    }),
+  );
   f.legend(series.filter((s) => s.label).map((s) => ({ label: s.label!, color: s.color ?? PALETTE[series.indexOf(s) % PALETTE.length]! })));
   return f.canvas;
 }
@@ -198,15 +202,17 @@ export function trajectoryPlot(frames: readonly ArrayLike<number>[], opts: Chart
   const r = opts.x && opts.y ? { x: opts.x, y: opts.y } : squareRange([frames[0]!, last].map((p) => Array.from(p).slice(0, 2 * m)));
   const f = new Frame({ ...opts, width: opts.width ?? 560, height: opts.height ?? 560, x: opts.x ?? r.x, y: opts.y ?? r.y });
   f.drawAxes();
-  for (let i = 0; i < m; i++) {
-    const xs = frames.map((fr) => f.px(fr[2 * i]!));
-    const ys = frames.map((fr) => f.py(fr[2 * i + 1]!));
-    f.canvas.polyline(xs, ys, GREY, { alpha: 0.35 });
-  }
-  for (let i = 0; i < m; i++) {
-    f.canvas.disc(f.px(frames[0]![2 * i]!), f.py(frames[0]![2 * i + 1]!), 1.4, PALETTE[5]!, 0.6);
-    f.canvas.disc(f.px(last[2 * i]!), f.py(last[2 * i + 1]!), 1.8, PALETTE[1]!, 0.9);
-  }
+  f.clipped(() => {
+    for (let i = 0; i < m; i++) {
+      const xs = frames.map((fr) => f.px(fr[2 * i]!));
+      const ys = frames.map((fr) => f.py(fr[2 * i + 1]!));
+      f.canvas.polyline(xs, ys, GREY, { alpha: 0.35 });
+    }
+    for (let i = 0; i < m; i++) {
+      f.canvas.disc(f.px(frames[0]![2 * i]!), f.py(frames[0]![2 * i + 1]!), 1.4, PALETTE[5]!, 0.6);
+      f.canvas.disc(f.px(last[2 * i]!), f.py(last[2 * i + 1]!), 1.8, PALETTE[1]!, 0.9);
+    }
+  });
   f.legend([
     { label: 'start (noise)', color: PALETTE[5]! },
     { label: 'end (sample)', color: PALETTE[1]! },

@@ -161,3 +161,19 @@ describe('charts', () => {
     expect(() => imageGrid([0], [1, 2, 1, 1])).toThrow(/^imageGrid: images need 1 or 3 channels, got 2$/);
   });
 });
+
+describe('clipping', () => {
+  it('data outside the ranges never spills over the axes or margins', () => {
+    // a line from far outside to far outside, through the plot area
+    const c = linePlot([{ xs: [-100, 100], ys: [-100, 100], color: [255, 0, 0] }], { x: { lo: 0, hi: 1 }, y: { lo: 0, hi: 1 }, width: 300, height: 300 });
+    let outside = 0;
+    for (let y = 0; y < 300; y++) for (let x = 0; x < 300; x++) {
+      const [r, g, b] = c.get(x, y);
+      const red = r > 200 && g < 100 && b < 100;
+      if (red && (x <= 60 || x >= 284 || y <= 14 || y >= 270)) outside++;
+    }
+    expect(outside).toBe(0);
+    // and the part inside is drawn
+    expect(c.get(172, 142)[1]).toBeLessThan(100);
+  });
+});

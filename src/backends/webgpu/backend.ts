@@ -80,8 +80,8 @@ export class WebGpuBackend implements Backend {
   readonly stream: Stream;
   /** WGSL kernels by op name (each may carry `dtypes`, see cpu/report.ts) */
   readonly kernels = new Map<string, Kernel>();
-  /** ops that ran on the CPU fallback, with the dtypes */
-  readonly fallbacks = new Map<string, string>();
+  /** ops that ran on the CPU fallback, with each dtype signature seen ('f32,i32->f32') */
+  readonly fallbacks = new Map<string, Set<string>>();
   /** print the one-time fallback notice (tests turn it off) */
   notices = true;
   private readonly pipelines = new Map<string, GPUComputePipeline>();
@@ -175,11 +175,12 @@ export class WebGpuBackend implements Backend {
 
   private fallback(op: OpDef, inputs: readonly View[], attrs: unknown, outs: readonly OutMeta[]): Storage[] {
     if (!op.ref) throw new Error(`${op.name}: no reference kernel`);
-    const dtypes = inputs.map((v) => v.dtype).join(',');
-    if (!this.fallbacks.has(op.name)) {
-      this.fallbacks.set(op.name, dtypes);
+    const dtypes = `${inputs.map((v) => v.dtype).join(',')}->${outs.map((m) => m.dtype).join(',')}`;
+    const seen = this.fallbacks.get(op.name);
+    if (!seen) {
+      this.fallbacks.set(op.name, new Set([dtypes]));
       if (this.notices) console.warn(`nabla webgpu: '${op.name}' (${dtypes}) has no WGSL kernel; it runs on the CPU (float64 reference)`);
-    }
+    } else seen.add(dtypes);
     // snapshot the views: the handles may be disposed before the host task runs
     const views: View[] = inputs.map((v) => ({ storage: v.storage, dtype: v.dtype, shape: v.shape.slice(), strides: v.strides.slice(), offset: v.offset }));
     const results = outs.map((m) => this.alloc(m.dtype, sizeOf(m.shape)));

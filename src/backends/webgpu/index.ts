@@ -15,6 +15,8 @@ import { registerElementwise } from './kernels/elementwise.js';
 import { registerReduce } from './kernels/reduce.js';
 import { registerMatmul } from './kernels/matmul.js';
 import { registerIndexing } from './kernels/indexing.js';
+import { registerMovement } from './kernels/movement.js';
+import { registerFused } from './kernels/fused/index.js';
 
 export { WebGpuBackend } from './backend.js';
 
@@ -28,6 +30,8 @@ async function create(): Promise<WebGpuBackend | null> {
   registerReduce(b);
   registerMatmul(b);
   registerIndexing(b);
+  registerMovement(b);
+  registerFused(b);
   return b;
 }
 

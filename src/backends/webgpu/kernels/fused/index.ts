@@ -1,0 +1,16 @@
+/**
+ * The fused WGSL kernels, registered on a WebGPU backend by op name: the
+ * transformer-step primitives of ops/fused.ts and ops/activationGrad.ts
+ * (softmax, log-softmax and their backward; layer and RMS norm, forward and
+ * backward; the GELU and SiLU backwards), and the sequence ops of the zoo.
+ */
+import type { WebGpuBackend } from '../../backend.js';
+import { registerActivationGrads } from './activation.js';
+import { registerNorm } from './norm.js';
+import { registerSoftmax } from './softmax.js';
+
+export function registerFused(b: WebGpuBackend): void {
+  registerSoftmax(b);
+  registerNorm(b);
+  registerActivationGrads(b);
+}

@@ -135,7 +135,11 @@ export class Frame {
       c.text(this.left - 8, p, formatTick(v), { align: 'right', baseline: 'middle' });
     }
     c.strokeRect(this.left, this.top, this.right - this.left + 1, this.bottom - this.top + 1, BLACK);
-    if (this.opts.title) c.text(c.width / 2, 10, this.opts.title, { align: 'center', scale: 2 });
+    if (this.opts.title) {
+      // large when it fits the width, else the plain size
+      const big = textWidth(this.opts.title, 2) <= c.width - 16;
+      c.text(c.width / 2, big ? 10 : 14, this.opts.title, { align: 'center', scale: big ? 2 : 1 });
+    }
     if (this.opts.xLabel) c.text((this.left + this.right) / 2, c.height - 16, this.opts.xLabel, { align: 'center' });
     if (this.opts.yLabel) c.text(14, (this.top + this.bottom) / 2, this.opts.yLabel, { vertical: true });
   }

@@ -30,6 +30,9 @@ import { attentionRef } from '../src/zoo/attention/attention.ref.js';
 import { trainableParameters, dispose as disposeModule } from '../src/nn/module.js';
 import { createMixer, type MixerSpec } from '../src/zoo/mixer.js';
 import '../src/zoo/attention/index.js';
+import { linePlot, writePng } from '../src/plot/index.js';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 export interface AttentionSpec {
   family: 'attention';
@@ -187,6 +190,15 @@ export function crossover(lin: Map<number, number>, soft: Map<number, number>): 
   return `> ${ns[ns.length - 1]} (not reached)`;
 }
 
+/** The mixers' µs per token against log₂ n, one line each (docs/attention-mixers.png). */
+export function plotMixers(r: CaseResult[], file: string): string {
+  const series = MIXER_KINDS.map(([kind]) => {
+    const t = [...perToken(r, kind, 'nabla')].sort((a, b) => a[0] - b[0]);
+    return { label: kind, xs: t.map(([n]) => Math.log2(n)), ys: t.map(([, ms]) => ms * 1000) };
+  }).filter((s) => s.ys.length > 0);
+  return writePng(file, linePlot(series, { title: 'forward + backward per token (dModel 128)', xLabel: 'log2 n', yLabel: 'us per token', logY: true, width: 720, height: 440 }));
+}
+
 function tables(r: CaseResult[], quick: boolean): ExtraTable[] {
   const ns = quick ? [32, 64] : [1024, 4096, 16384, 65536];
   const soft = perToken(r, 'softmax', 'nabla');
@@ -220,6 +232,7 @@ export const attentionFamily: Family = {
     const all = [...sdpaCases(ctx.quick), ...mixerCases(ctx.quick)].filter((c) => c.name.includes(ctx.filter));
     setThreads(ctx.threads);
     const results = await runAttention(all, impls, ctx);
+    if (!ctx.quick && !ctx.filter) ctx.log(`wrote ${plotMixers(results, join(dirname(fileURLToPath(import.meta.url)), '..', 'docs', 'attention-mixers.png'))}`);
     return {
       family: 'attention',
       title: this.title,

@@ -21,6 +21,7 @@ import { BufferPool, type PooledBuffer } from './pool.js';
 import { Stream } from './stream.js';
 import { fusedAdam, type FusedUpdateArgs } from './kernels/optim.js';
 import { flashAttentionGpu, type FlashGpuOptions } from './kernels/flash.js';
+import { fillKernel } from './kernels/movement.js';
 import type { Tensor } from '../../core/tensor.js';
 
 export interface GpuStorage extends Storage {
@@ -119,7 +120,7 @@ export class WebGpuBackend implements Backend {
 
   fill(s: Storage, value: number): void {
     if (s.size === 0) return;
-    this.write(s, new Float64Array(s.size).fill(value));
+    if (!fillKernel(this, s, value)) this.write(s, new Float64Array(s.size).fill(value));
   }
 
   readF64Sync(v: View): Float64Array {

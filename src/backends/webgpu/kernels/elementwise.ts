@@ -95,6 +95,13 @@ function computeType(out: DType, ins: readonly DType[]): CT {
   return ins.includes('f32') ? 'f32' : 'i32';
 }
 
+/** A strided window of an existing storage that an elementwise kernel writes instead of a fresh output. */
+export interface Window {
+  storage: Storage;
+  offset: number;
+  strides: readonly number[];
+}
+
 /**
  * Generate and launch one elementwise shader. `body` maps the loaded input
  * names (each of its stored type) to [expression, its WGSL type], 'raw' storing it as is.
@@ -106,20 +113,24 @@ export function launchElementwise(
   out: OutMeta,
   body: (loaded: string[]) => [string, 'f32' | 'i32' | 'bool' | 'raw'],
   floats: readonly number[] = [],
+  into?: Window,
 ): Storage {
   const n = sizeOf(out.shape);
-  const res = b.alloc(out.dtype, n);
+  const res = into ? into.storage : b.alloc(out.dtype, n);
   if (n === 0) return res;
   const bs = inputs.map((v) => broadcastStrides(v.shape, v.strides, out.shape));
-  const c = collapse(out.shape, bs);
+  const c = collapse(out.shape, into ? [...bs, into.strides] : bs);
   const nd = c.shape.length;
   const k = inputs.length;
   const ints = [n, ...c.shape];
   inputs.forEach((v, i) => ints.push(v.offset, ...c.strides[i]!));
+  if (into) ints.push(into.offset, ...c.strides[k]!);
   const pb = ints.length; // where the float params start
   const decl = inputs.map((v, i) => `@group(0) @binding(${i + 1}) var<storage, read> in${i}: array<${storeType(v.dtype)}>;`);
   const ptr = inputs.map((_, i) => `  var p${i} = prm[${1 + nd + i * (nd + 1)}];`);
-  const steps = inputs.map((_, i) => `p${i} += c * prm[${1 + nd + i * (nd + 1) + 1} + d];`).join(' ');
+  const ops = into ? k + 1 : k; // the output window walks like one more operand
+  const steps = Array.from({ length: ops }, (_, i) => `p${i} += c * prm[${1 + nd + i * (nd + 1) + 1} + d];`).join(' ');
+  const outPtr = into ? `  var p${k} = prm[${1 + nd + k * (nd + 1)}];` : '';
   const loaded = inputs.map((_, i) => `in${i}[p${i}]`);
   const code = (): string => {
     const [expr, type] = body(loaded);
@@ -133,6 +144,7 @@ ${MATH}
 ${mainHeader(WG)}
   if (gi >= prm[0]) { return; }
 ${ptr.join('\n')}
+${outPtr}
   var r = gi;
   for (var d = ${nd - 1}; d >= 0; d--) {
     let s = prm[1 + d];
@@ -140,10 +152,10 @@ ${ptr.join('\n')}
     r = r / s;
     ${steps}
   }
-  out[gi] = ${store};
+  out[${into ? `p${k}` : 'gi'}] = ${store};
 }`;
   };
-  b.launch(`ew:${key}:${nd}`, code, [...inputs.map((v) => v.storage), res], Math.ceil(n / WG), ints, floats);
+  b.launch(`ew:${key}:${nd}${into ? ':into' : ''}`, code, [...inputs.map((v) => v.storage), res], Math.ceil(n / WG), ints, floats);
   return res;
 }
 

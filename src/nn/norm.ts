@@ -44,6 +44,13 @@ function inFloat32(x: Tensor, f: (xf: Tensor) => Tensor): Tensor {
   return y.dtype === x.dtype ? y : astype(y, x.dtype);
 }
 
+/**
+ * A 16-bit parameter as float32 (null stays null). With `inFloat32` this keeps
+ * the fused norms on their float32 kernel for 16-bit activations and
+ * parameters (the kernel takes float32 only; the reference would run).
+ */
+const upcast16 = (p: Tensor | null): Tensor | null => (p && (p.dtype === 'f16' || p.dtype === 'bf16') ? astype(p, 'f32') : p);
+
 const normShape = (s: number | readonly number[]): number[] => (typeof s === 'number' ? [s] : s.slice());
 
 /** F.layer_norm: normalise over the trailing `normalizedShape` axes, then scale by weight and shift by bias (either may be null). */
@@ -55,7 +62,7 @@ export function layerNorm(x: Tensor, normalizedShape: number | readonly number[]
   checkAffine('layerNorm', 'bias', bias, shape);
   checkNonNegative('layerNorm', 'eps', eps);
   // one fused primitive (native kernel forward and backward); the composite form is its reference and differentiable VJP
-  return layerNormFused(x, axes.length, weight, bias, eps);
+  return tidy(() => inFloat32(x, (xf) => layerNormFused(xf, axes.length, upcast16(weight), upcast16(bias), eps)));
 }
 
 /** RMSNorm over the trailing `normalizedShape` axes: x/√(mean(x²) + ε), scaled by weight when given. */
@@ -65,7 +72,7 @@ export function rmsNorm(x: Tensor, normalizedShape: number | readonly number[], 
   const axes = trailingAxes('rmsNorm', x, shape);
   checkAffine('rmsNorm', 'weight', weight, shape);
   checkNonNegative('rmsNorm', 'eps', eps);
-  return rmsNormFused(x, axes.length, weight, eps);
+  return tidy(() => inFloat32(x, (xf) => rmsNormFused(xf, axes.length, upcast16(weight), eps)));
 }
 
 /** ScaleNorm over the last axis: g·x/max(‖x‖₂, ε), g a scalar (0-d) tensor. */

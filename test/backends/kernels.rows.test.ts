@@ -161,6 +161,23 @@ describe('layer norm, RMS norm', () => {
   });
 });
 
+describe('16-bit activations', () => {
+  it('nn.layerNorm and nn.rmsNorm of bf16 x and weights compute on the float32 kernel and cast back', () => {
+    nb.tidy(() => {
+      const x = nb.astype(randT([4, 33], 'contiguous'), 'bf16');
+      const w = nb.astype(randT([33], 'contiguous', 0.5, 1.5), 'bf16');
+      const { calls } = nativeCalls(['layerNormFused', 'rmsNormFused'], () => {
+        const y = nb.nn.layerNorm(x, 33, w, w);
+        const r = nb.nn.rmsNorm(x, 33, w);
+        expect([y.dtype, r.dtype]).toEqual(['bf16', 'bf16']);
+        agree('bf16 layerNorm', () => nb.nn.layerNorm(x, 33, w, w));
+        agree('bf16 rmsNorm', () => nb.nn.rmsNorm(x, 33, w));
+      });
+      expect(calls).toBe(4);
+    });
+  });
+});
+
 describe('threads', () => {
   const before = threadCount();
   afterAll(() => setThreads(before));

@@ -1,12 +1,12 @@
 /**
  * The runtime lines of `nabla info`: threads, which path large matrix
  * products take (a system BLAS through koffi, or WebAssembly SIMD), and
- * whether WebGPU has an adapter here (through the `webgpu` npm package,
- * Dawn's Node binding, when it is installed).
+ * whether WebGPU has an adapter here.
  */
 import { blasMinFlops, blasStatus } from '../backends/cpu/blas.js';
 import { threadCount } from '../backends/cpu/threads/index.js';
 import { coreCount } from '../backends/cpu/wasm/features.js';
+import { destroyGpu, gpuContext, noAdapterReason } from '../backends/webgpu/device.js';
 
 /** threads and BLAS, one `key: value` per line. */
 export function runtimeLines(): string[] {
@@ -19,40 +19,35 @@ export function runtimeLines(): string[] {
   return [threads, blas];
 }
 
-interface WebGpuModule {
-  create(options: string[]): { requestAdapter(): Promise<{ info?: { vendor?: string; architecture?: string; description?: string } } | null> };
-}
-
 let cached: Promise<string> | undefined;
 
 /**
- * `webgpu: <adapter>` or `webgpu: none: <reason>`. Probed once per process,
- * with a time limit so a hung driver cannot hang the command.
+ * `webgpu: <adapter>` or `webgpu: none: <reason>`, from the WebGPU backend's
+ * own device acquisition (src/backends/webgpu/device.ts: navigator.gpu, or
+ * the `webgpu` package in Node). The device is released afterwards so the
+ * process can exit; a time limit keeps a hung driver from hanging the command.
  */
-export function webgpuLine(timeoutMs = 5000): Promise<string> {
+export function webgpuLine(timeoutMs = 10_000): Promise<string> {
   cached ??= (async () => {
-    let mod: WebGpuModule;
+    let timer: NodeJS.Timeout | undefined;
+    const limit = new Promise<'timeout'>((r) => {
+      timer = setTimeout(() => r('timeout'), timeoutMs);
+      timer.unref?.();
+    });
+    let timedOut = false;
     try {
-      mod = (await import('webgpu' as string)) as WebGpuModule;
-    } catch (e) {
-      return `webgpu: none: the 'webgpu' package is not installed or does not load here (${(e as Error).message.split('\n')[0]})`;
-    }
-    try {
-      const gpu = mod.create([]);
-      let timer: NodeJS.Timeout | undefined;
-      const limit = new Promise<'timeout'>((r) => {
-        timer = setTimeout(() => r('timeout'), timeoutMs);
-        timer.unref?.();
-      });
-      const adapter = await Promise.race([gpu.requestAdapter(), limit]);
-      clearTimeout(timer);
-      if (adapter === 'timeout') return `webgpu: none: no answer from requestAdapter() within ${timeoutMs / 1000} s`;
-      if (!adapter) return 'webgpu: none: requestAdapter() found no adapter (no Vulkan, Metal or D3D12 driver with a GPU here)';
-      const i = adapter.info ?? {};
-      const name = [i.vendor, i.architecture, i.description].filter(Boolean).join(' ');
-      return `webgpu: ${name || 'an adapter (no description)'}`;
+      const ctx = await Promise.race([gpuContext(), limit]);
+      timedOut = ctx === 'timeout';
+      if (ctx === 'timeout') return `webgpu: none: no adapter within ${timeoutMs / 1000} s`;
+      if (!ctx) return `webgpu: none: ${noAdapterReason || 'no adapter'}`;
+      return `webgpu: ${ctx.adapterName || 'an adapter (no description)'}${ctx.f16 ? ', shader-f16' : ''}`;
     } catch (e) {
       return `webgpu: none: ${(e as Error).message.split('\n')[0]}`;
+    } finally {
+      clearTimeout(timer);
+      // after a timeout the acquisition is still pending: release it whenever it ends, without waiting
+      const release = destroyGpu().catch(() => {});
+      if (!timedOut) await release;
     }
   })();
   return cached;

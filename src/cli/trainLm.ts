@@ -7,6 +7,7 @@
  * tokenizer, mixer, run directory) is checked before anything is written,
  * so a bad invocation fails with one line and leaves the disk as it was.
  */
+import { relative } from 'node:path';
 import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { atomicWriteFileSync } from '../io/atomicWrite.js';
 import { LanguageModel, batchAt, evaluateLM, generateText, lmLoss, readCorpus, splitTokens } from '../zoo/lm/index.js';
@@ -72,6 +73,13 @@ function defaultOut(mixer: string): string {
 }
 
 const fmt = (x: number, d = 4): string => x.toFixed(d);
+
+/** How to call nabla again in the printed commands: `node dist/cli/main.js` after `npm start` (no `nabla` on the PATH), else `nabla`. */
+function selfCommand(): string {
+  const a = process.argv[1] ?? '';
+  const rel = relative(process.cwd(), a);
+  return /dist[\\/]cli[\\/]main\.js$/.test(a) && !rel.startsWith('..') ? `node ${rel}` : 'nabla';
+}
 
 /** Keep only the metrics lines up to `step` steps done (a resumed run rewrites what the interrupted one logged after its checkpoint). */
 function truncateMetrics(file: string, step: number): void {
@@ -244,18 +252,19 @@ export async function runTrainLm(o: TrainLmOptions, out: (s: string) => void = c
       save(done);
     }
     const where = `${dir}`;
+    const nabla = selfCommand();
     if (interrupted) {
       out(`interrupted after step ${done}; checkpoint saved in ${files.checkpoints}`);
-      out(`continue:  nabla train lm --resume ${where}`);
+      out(`continue:  ${nabla} train lm --resume ${where}`);
     } else if (done < c.steps) {
       out(`paused after step ${done} of ${c.steps}${budgetHit ? ` (the --time budget of ${o.time} s)` : ''}; checkpoint in ${files.checkpoints}`);
-      out(`continue:  nabla train lm --resume ${where}`);
+      out(`continue:  ${nabla} train lm --resume ${where}`);
     } else {
       out(`done: ${done} steps in ${((performance.now() - t0) / 1000).toFixed(1)} s${budgetHit ? ` (the --time budget of ${o.time} s)` : ''}; checkpoint in ${files.checkpoints}, metrics in ${files.metrics}`);
-      out(`continue:  nabla train lm --resume ${where} --steps ${c.steps * 2}`);
+      out(`continue:  ${nabla} train lm --resume ${where} --steps ${c.steps * 2}`);
     }
-    out(`generate:  nabla generate ${where} --prompt ${JSON.stringify(c.prompt)}`);
-    out(`evaluate:  nabla eval ${where}`);
+    out(`generate:  ${nabla} generate ${where} --prompt ${JSON.stringify(c.prompt)}`);
+    out(`evaluate:  ${nabla} eval ${where}`);
     if (interrupted) process.exitCode = 130;
     return { dir, step: done, losses: result.losses, lastEval, interrupted };
   } finally {

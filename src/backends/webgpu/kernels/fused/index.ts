@@ -8,9 +8,11 @@ import type { WebGpuBackend } from '../../backend.js';
 import { registerActivationGrads } from './activation.js';
 import { registerNorm } from './norm.js';
 import { registerSoftmax } from './softmax.js';
+import { registerScan } from './scan.js';
 
 export function registerFused(b: WebGpuBackend): void {
   registerSoftmax(b);
   registerNorm(b);
   registerActivationGrads(b);
+  registerScan(b);
 }

@@ -102,6 +102,14 @@ describe.skipIf(!gpu)(gpu ? 'webgpu backend' : `webgpu backend (skipped: ${reaso
     }
   });
 
+  it('lists the webgpu backend in the op table, with its adapter', () => {
+    const t = nb.backendOps().find((x) => x.backend === 'webgpu');
+    expect(t).toBeDefined();
+    expect(t!.rows.find((r) => r.op === 'matmul')!.paths.f32).toBe('native');
+    expect(t!.rows.find((r) => r.op === 'cumsum')!.paths.f32).toBe('reference');
+    expect(t!.notes.join('\n')).toMatch(/adapter: .*swiftshader|adapter: /i);
+  });
+
   it('says how to read a GPU tensor when code reads it synchronously', async () => {
     const t = nb.tensor([1, 2], { backend: g });
     const one = nb.tensor([1], { backend: g });
@@ -112,4 +120,13 @@ describe.skipIf(!gpu)(gpu ? 'webgpu backend' : `webgpu backend (skipped: ${reaso
     t.dispose();
   });
 
+
+  // last: it ends this file's device
+  it('reports a lost device clearly', async () => {
+    const t = nb.tensor([1, 2], { backend: g });
+    await g.sync();
+    g.device.destroy();
+    for (let i = 0; i < 50 && !g.ctx.lost; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(() => nb.exp(t)).toThrow(/device was destroyed/);
+  });
 });

@@ -93,7 +93,8 @@ export function opTable(backend: Backend, ops: Readonly<Record<string, OpDef<nev
     else if (Object.values(r.paths).some((p) => p !== 'reference')) counts.native++;
     else counts.reference++;
   }
-  return { backend: backend.name, rows, counts, notes: extra?.notes ?? [] };
+  const own = (backend as { notes?: () => string[] }).notes?.() ?? [];
+  return { backend: backend.name, rows, counts, notes: extra?.notes ?? own };
 }
 
 /**

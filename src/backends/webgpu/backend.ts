@@ -202,6 +202,17 @@ export class WebGpuBackend implements Backend {
     return results;
   }
 
+  /** Facts about the device for `nabla ops` and `nabla info`. */
+  notes(): string[] {
+    const l = this.ctx.limits;
+    const mib = (n: number): string => `${Math.round(n / 2 ** 20)} MiB`;
+    return [
+      `adapter: ${this.ctx.adapterName}${this.ctx.f16 ? ', shader-f16' : ', no shader-f16'}`,
+      `limits: ${l.maxWorkgroupSize} invocations per workgroup, ${l.workgroupStorageSize / 1024} KiB workgroup memory, ${mib(l.maxStorageBindingSize)} per storage binding, ${mib(l.maxBufferSize)} per buffer`,
+      'ops marked reference run on the CPU (inputs read back, float64 reference kernel, outputs uploaded), named once on stderr',
+    ];
+  }
+
   memory(): { liveBytes: number; peakBytes: number } {
     return { liveBytes: this.pool.liveBytes, peakBytes: this.pool.peakBytes };
   }

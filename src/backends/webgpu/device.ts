@@ -101,7 +101,7 @@ async function acquire(): Promise<GpuContext | null> {
     },
   };
   void device.lost.then((l) => {
-    if (l.reason !== 'destroyed') ctx.lost = `the WebGPU device was lost (${l.reason}): ${l.message}`;
+    ctx.lost = l.reason === 'destroyed' ? 'the WebGPU device was destroyed (releaseWebGpu() or device.destroy()); acquire it again with webgpu()' : `the WebGPU device was lost (${l.reason}): ${l.message}`;
   });
   device.addEventListener?.('uncapturederror', (ev) => {
     const err = (ev as GPUUncapturedErrorEvent).error;

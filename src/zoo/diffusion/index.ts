@@ -14,5 +14,8 @@ export { logLikelihood, jacobianTrace, drawProbe, bitsPerDim, type LikelihoodOpt
 export { uniformTime, discreteTime, logNormalSigma, logitNormal, importanceWeights, type TimeSampler } from './timesteps.js';
 export { diffusionLoss, flowMatchingLoss, ncsnLoss, edmLoss, type DiffusionLossOptions, type FlowMatchingLossOptions, type NcsnLossOptions, type EdmLossOptions } from './losses.js';
 export { TimeMlp, type TimeMlpOptions } from './nets/mlp.js';
+export { groupNorm, GroupNorm, TimeEmbedding, SelfAttention2d } from './nets/blocks.js';
+export { UNet, ResBlock, type UNetOptions } from './nets/unet.js';
+export { DiT, DiTBlock, type DiTOptions } from './nets/dit.js';
 export { fit, type FitOptions, type FitResult } from './train.js';
 export { reflowCouplings, straightness, type CouplingOptions } from './reflow.js';

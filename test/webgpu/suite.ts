@@ -1,5 +1,5 @@
 /**
- * The op suite on the WebGPU backend, in three files (one device each, so
+ * The op suite on the WebGPU backend, in four files (one device each, so
  * each file stays short on two cores): every case of test/ops/cases through
  * checkOpOnGpu. Skipped, with the reason, when no WebGPU adapter exists.
  */
@@ -13,6 +13,8 @@ import { indexingCases } from '../ops/cases/indexing.js';
 import { einsumCases, matmulCases } from '../ops/cases/matmul.js';
 import { linalgCases } from '../ops/cases/linalg.js';
 import { fftCases } from '../ops/cases/fft.js';
+import { reduceCases } from '../ops/cases/reduce.js';
+import { nnCases } from '../ops/cases/nn.js';
 import { allCases } from '../ops/cases/index.js';
 import { checkOpOnGpu } from './gpuCheck.js';
 import { gpuForTests } from './device.js';
@@ -20,12 +22,14 @@ import { SYNC_READ } from './syncRead.js';
 
 const elementwise = [...elementwiseCases, ...shapeCases, ...viewCases, ...indexingCases];
 const linalg = [...matmulCases, ...einsumCases, ...linalgCases, ...fftCases];
-const listed = new Set([...elementwise, ...linalg]);
-/** three groups; the last takes every case the first two do not list (so new case files are never missed) */
+const nn = [...reduceCases, ...nnCases];
+const listed = new Set([...elementwise, ...linalg, ...nn]);
+/** four groups; the last takes every case the others do not list (so new case files are never missed) */
 export const GROUPS: Record<string, OpCase[]> = {
   elementwise,
   linalg,
-  nn: allCases.filter((c) => !listed.has(c)),
+  nn,
+  rest: allCases.filter((c) => !listed.has(c)),
 };
 
 const title = (c: OpCase): string => `${c.op}${c.label ? ` (${c.label})` : ''}`;

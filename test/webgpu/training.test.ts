@@ -2,14 +2,15 @@
  * Training on WebGPU: the fused Adam/AdamW kernel equals the optimiser's host
  * loop (its naive twin) step for step, and a small language model trained on
  * the GPU follows the CPU run's loss curve over its first steps (same seed,
- * same batches, same optimiser). Skipped, with the reason, without an adapter.
+ * same batches, same optimiser), and so does a flow-matching model. Skipped, with the reason, without an adapter.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import * as nb from '../../src/index.js';
-import { Tensor } from '../../src/core/tensor.js';
 import { getDefaultBackend, setDefaultBackend } from '../../src/ops/creation.js';
-import { releaseWebGpu, toBackend } from '../../src/backends/webgpu/index.js';
+import { releaseWebGpu } from '../../src/backends/webgpu/index.js';
 import { LanguageModel, batchAt, lmLoss } from '../../src/zoo/lm/index.js';
+import { TimeMlp, flowMatchingLoss } from '../../src/zoo/diffusion/index.js';
+import { foldIn, key as makeKey } from '../../src/core/random.js';
 import type { Backend } from '../../src/backends/backend.js';
 import { expectClose } from '../helpers/check.js';
 import { gpuForTests } from './device.js';
@@ -94,7 +95,35 @@ describe.skipIf(!gpu)(gpu ? 'training on webgpu' : `training on webgpu (skipped:
     expect(cpuLosses[3]!).toBeLessThan(cpuLosses[0]!);
     // the run stays on the device: only ops with no WGSL kernel may have fallen back
     expect([...g.fallbacks.keys()].filter((k) => ['matmul', 'add', 'mul', 'exp', 'sum', 'max', 'gather', 'indexSelect'].includes(k))).toEqual([]);
-    void toBackend;
-    void Tensor;
+  });
+
+  it('a flow-matching model follows the CPU loss curve for its first steps', async () => {
+    const data = Array.from({ length: 64 * 2 }, (_, i) => Math.sin(1.7 * i) * (i % 2 ? 0.5 : 1.5));
+    const run = async (b: Backend): Promise<number[]> => {
+      const net = onBackend(b, () => new TimeMlp(2, { key: makeKey(3), hidden: [32, 32], embedDim: 16 }));
+      const params = nb.nn.namedParameters(net);
+      const opt = nb.adamw({ lr: 3e-3 });
+      let state = onBackend(b, () => opt.init(params));
+      const x0 = nb.tensor(data, [64, 2], { backend: b });
+      const losses: number[] = [];
+      for (let step = 0; step < 4; step++) {
+        const lossT = onBackend(b, () =>
+          nb.tidy(() => {
+            const loss = flowMatchingLoss((x, c) => net.forward(x, c), x0, { key: foldIn(makeKey(9), step) });
+            const names = Object.keys(params);
+            const grads = nb.gradients([loss], names.map((k) => params[k]!));
+            state = opt.update(Object.fromEntries(names.map((k, i) => [k, grads[i]!])), state, params).state;
+            return loss;
+          }),
+        );
+        losses.push(lossT.storage.backend === g ? (await g.readF64(lossT))[0]! : lossT.item());
+        lossT.dispose();
+      }
+      x0.dispose();
+      return losses;
+    };
+    const cpuLosses = await run(nb.cpu());
+    const gpuLosses = await run(g);
+    expectClose(gpuLosses, cpuLosses, 2e-4, 'flow-matching loss curve webgpu vs cpu');
   });
 });

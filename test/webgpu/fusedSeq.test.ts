@@ -14,6 +14,8 @@ import { releaseWebGpu } from '../../src/backends/webgpu/index.js';
 import type { Backend } from '../../src/backends/backend.js';
 import { selectiveScan } from '../../src/zoo/ssm/selectiveScan.js';
 import { selectiveScanRef, type SelectiveScanInputs } from '../../src/zoo/ssm/selectiveScan.ref.js';
+import { rnnScan } from '../../src/zoo/rnn/rnnScan.js';
+import { rnnScanRef } from '../../src/zoo/rnn/cells.ref.js';
 import { expectClose } from '../helpers/check.js';
 import { mulberry32, randn } from '../helpers/rng.js';
 import { gpuForTests } from './device.js';
@@ -116,5 +118,39 @@ describe.skipIf(!gpu)(gpu ? 'fused sequence kernels on webgpu' : `fused sequence
         OPS,
       );
     });
+  });
+
+  describe('RNN, LSTM and GRU sequence op', () => {
+    const OPS = ['rnnScan', 'rnnScanBackward'];
+    const L = 5;
+    const b = 3;
+    const H = 6;
+    // a mask with padding in the middle and at the end of sequences
+    const maskVals = Array.from({ length: L * b }, (_, i) => (i % 4 === 3 ? 0 : 1));
+    const mask = (on: Backend): Tensor => nb.tensor(maskVals, [L, b], { dtype: on === g ? 'f32' : 'f64', backend: on });
+    for (const mode of ['lstm', 'gru', 'rnn_tanh', 'rnn_relu'] as const) {
+      const G = mode === 'lstm' ? 4 : mode === 'gru' ? 3 : 1;
+      const lstm = mode === 'lstm';
+      const withMask = mode !== 'rnn_relu';
+      it(`${mode}: bias${withMask ? ', mask' : ''}, values and the gradients of xp, W_hh, b_hh, h0${lstm ? ', c0' : ''}`, async () => {
+        const ins: Input[] = [{ shape: [L, b, G * H] }, { shape: [G * H, H], map: (z) => 0.4 * z }, { shape: [G * H], map: (z) => 0.2 * z }, { shape: [b, H] }, ...(lstm ? [{ shape: [b, H] }] : [])];
+        const args = (xs: Tensor[]) => ({ xp: xs[0]!, whh: xs[1]!, bhh: xs[2]!, h0: xs[3]!, c0: lstm ? xs[4]! : null });
+        await parity(
+          mode,
+          ins,
+          (...xs) => {
+            const a = args(xs);
+            const [hs, h, c] = rnnScan(mode, { ...a, mask: withMask ? mask(g) : null });
+            return c ? [hs, h, c] : [hs, h];
+          },
+          (...xs) => {
+            const a = args(xs);
+            const [hs, h, c] = rnnScanRef(mode, a.xp, { whh: a.whh, bhh: a.bhh }, a.h0, a.c0, withMask ? mask(nb.cpu()) : null);
+            return c ? [hs, h, c] : [hs, h];
+          },
+          OPS,
+        );
+      });
+    }
   });
 });

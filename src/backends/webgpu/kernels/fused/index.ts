@@ -9,10 +9,12 @@ import { registerActivationGrads } from './activation.js';
 import { registerNorm } from './norm.js';
 import { registerSoftmax } from './softmax.js';
 import { registerScan } from './scan.js';
+import { registerRnn } from './rnn.js';
 
 export function registerFused(b: WebGpuBackend): void {
   registerSoftmax(b);
   registerNorm(b);
   registerActivationGrads(b);
   registerScan(b);
+  registerRnn(b);
 }

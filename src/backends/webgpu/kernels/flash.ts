@@ -47,15 +47,25 @@ interface Dims {
 const HEADER = `${META}
 ${MATH}`;
 
+/**
+ * The head dims are compile-time constants of each shader (one pipeline per
+ * (d, dv)): with constant trip counts the compiler unrolls the row loops and
+ * keeps q, acc, dk, dv in registers; with run-time bounds (one shader for all
+ * dims up to DMAX) NVIDIA's compiler put them in local memory, which made the
+ * kernels ~30x slower on an H100.
+ */
+const dimsConst = (d: number, dv: number): string => `const D = ${d}; const DV = ${dv};`;
+
 /** Shared prologue: which (batch, head) and row block this workgroup owns. prm: [blocks, H, hkv, nq, nk, d, dv, causal, shift] + scale. */
 const COMMON = `
-  let H = prm[1]; let HKV = prm[2]; let NQ = prm[3]; let NK = prm[4]; let D = prm[5]; let DV = prm[6];
+  let H = prm[1]; let HKV = prm[2]; let NQ = prm[3]; let NK = prm[4];
   let causal = prm[7] != 0; let shift = prm[8]; let scale = bitcast<f32>(prm[9]);
   let g = i32(wid.y * nwg.x + wid.x);
   let blocks = prm[0];`;
 
-const FORWARD = (DMAX: number): string => `// flash forward
+const FORWARD = (DMAX: number, d: number, dv: number): string => `// flash forward
 ${HEADER}
+${dimsConst(d, dv)}
 @group(0) @binding(1) var<storage, read> Q: array<f32>;
 @group(0) @binding(2) var<storage, read> K: array<f32>;
 @group(0) @binding(3) var<storage, read> V: array<f32>;
@@ -92,16 +102,26 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
     }
     workgroupBarrier();
     if (live) {
+      // the tile's scores, then one online-softmax rescale for the whole tile
+      var sv: array<f32, ${TILE}>;
+      var tmax = -inf_();
       for (var jj = 0; jj < ${TILE}; jj++) {
         let j = j0 + jj;
-        if (j >= NK || (causal && j > i + shift)) { continue; }
         var s = 0.0;
         for (var c = 0; c < D; c++) { s = fma(q[c], Ks[jj * ${DMAX} + c], s); }
-        let mNew = max(m, s);
+        sv[jj] = select(s, -inf_(), j >= NK || (causal && j > i + shift));
+        tmax = max(tmax, sv[jj]);
+      }
+      if (tmax > -inf_()) {
+        let mNew = max(m, tmax);
         let corr = exp(m - mNew);
-        let p = exp(s - mNew);
-        l = l * corr + p;
-        for (var c = 0; c < DV; c++) { acc[c] = fma(p, Vs[jj * ${DMAX} + c], acc[c] * corr); }
+        l = l * corr;
+        for (var c = 0; c < DV; c++) { acc[c] = acc[c] * corr; }
+        for (var jj = 0; jj < ${TILE}; jj++) {
+          let p = exp(sv[jj] - mNew);
+          l = l + p;
+          for (var c = 0; c < DV; c++) { acc[c] = fma(p, Vs[jj * ${DMAX} + c], acc[c]); }
+        }
         m = mNew;
       }
     }
@@ -113,8 +133,9 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   }
 }`;
 
-const BACKWARD_DQ = (DMAX: number): string => `// flash backward dq
+const BACKWARD_DQ = (DMAX: number, d: number, dv: number): string => `// flash backward dq
 ${HEADER}
+${dimsConst(d, dv)}
 @group(0) @binding(1) var<storage, read> Q: array<f32>;
 @group(0) @binding(2) var<storage, read> K: array<f32>;
 @group(0) @binding(3) var<storage, read> V: array<f32>;
@@ -175,8 +196,9 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   }
 }`;
 
-const BACKWARD_DKV = (DMAX: number): string => `// flash backward dk dv
+const BACKWARD_DKV = (DMAX: number, d: number, dv: number): string => `// flash backward dk dv
 ${HEADER}
+${dimsConst(d, dv)}
 @group(0) @binding(1) var<storage, read> Q: array<f32>;
 @group(0) @binding(2) var<storage, read> K: array<f32>;
 @group(0) @binding(3) var<storage, read> V: array<f32>;
@@ -280,7 +302,7 @@ export function flashAttentionGpu(b: WebGpuBackend, q: Tensor, k: Tensor, v: Ten
       const out = fresh(b, [dm.b, dm.h, dm.nq, dm.dv]);
       const lse = fresh(b, [dm.b, dm.h, dm.nq]);
       const [ints, floats] = params(dm, o, qBlocks);
-      b.launch(`flash:fwd:${dmax}`, () => FORWARD(dmax), st(qc, kc, vc, out, lse), qBlocks, ints, floats);
+      b.launch(`flash:fwd:${dm.d}:${dm.dv}`, () => FORWARD(dmax, dm.d, dm.dv), st(qc, kc, vc, out, lse), qBlocks, ints, floats);
       return { out, saved: [qc, kc, vc, out, lse] };
     },
     (saved, [g]) => {
@@ -292,9 +314,9 @@ export function flashAttentionGpu(b: WebGpuBackend, q: Tensor, k: Tensor, v: Ten
       const dk = fresh(b, [dm.b, dm.hkv, dm.nk, dm.d]);
       const dv = fresh(b, [dm.b, dm.hkv, dm.nk, dm.dv]);
       const [ints, floats] = params(dm, o, qBlocks);
-      b.launch(`flash:dq:${dmax}`, () => BACKWARD_DQ(dmax), st(qc, kc, vc, out, gc, lse, dq, dd), qBlocks, ints, floats);
+      b.launch(`flash:dq:${dm.d}:${dm.dv}`, () => BACKWARD_DQ(dmax, dm.d, dm.dv), st(qc, kc, vc, out, gc, lse, dq, dd), qBlocks, ints, floats);
       const [ints2] = params(dm, o, kBlocks);
-      b.launch(`flash:dkv:${dmax}`, () => BACKWARD_DKV(dmax), st(qc, kc, vc, gc, lse, dd, dk, dv), kBlocks, ints2, floats);
+      b.launch(`flash:dkv:${dm.d}:${dm.dv}`, () => BACKWARD_DKV(dmax, dm.d, dm.dv), st(qc, kc, vc, gc, lse, dd, dk, dv), kBlocks, ints2, floats);
       gc.dispose();
       dd.dispose();
       return [dq, dk, dv];

@@ -43,6 +43,8 @@ export interface BenchQualityOptions {
   seed: number;
   layers?: number;
   mlpRatio?: number;
+  warmup?: number;
+  weightDecay?: number;
   vocab?: number;
   pairs?: number;
   tokens?: number;
@@ -84,7 +86,7 @@ export function runBenchQuality(o: BenchQualityOptions, out: (line: string) => v
   mkdirSync(dir, { recursive: true });
   const grid: QualityGrid = {
     task: o.task, mixers: o.mixers, dModels: o.dModel, seqLens: o.seqLen, lrs: o.lr, steps: o.steps, batch: o.batch,
-    evalBatches: o.evalBatches, evalBatch: o.evalBatch, seed: o.seed, layers: o.layers, mlpRatio: o.mlpRatio,
+    evalBatches: o.evalBatches, evalBatch: o.evalBatch, seed: o.seed, layers: o.layers, mlpRatio: o.mlpRatio, warmup: o.warmup, weightDecay: o.weightDecay,
     vocabSize: o.vocab, numPairs: o.pairs, numTokens: o.tokens, testLens: o.testLens, evalTokens: o.evalTokens,
   };
   const jsonl = join(dir, 'results.jsonl');
@@ -106,7 +108,7 @@ export function registerBenchQuality(program: Command, out: (line: string) => vo
     .command('quality')
     .description('train every mixer on a synthetic task (mqar, selective-copying, induction-heads, copying, adding) over widths × lengths with a learning-rate sweep; JSONL, table and PNG')
     .option('--task <name>', `one of ${taskNames().join(', ')}`, 'mqar')
-    .option('--mixers <list>', 'mixer names (the registry\'s, plus softmax-abs and softmax-nope)', names, ['softmax', 'linear', 'mamba'])
+    .option('--mixers <list>', 'mixer names (the registry\'s, plus softmax-abs and softmax-nope), each optionally with :key=value options (s4d:dState=16)', names, ['softmax', 'linear', 'mamba'])
     .option('--d-model <list>', 'model widths', ints('--d-model'), [64, 128])
     .option('--seq-len <list>', 'training sequence lengths', ints('--seq-len', 2), [64, 128, 256])
     .option('--lr <list>', 'learning rates swept (the best is reported)', list('--lr', (n) => n > 0 && Number.isFinite(n), 'positive numbers'), [3e-4, 1e-3, 3e-3])
@@ -118,6 +120,8 @@ export function registerBenchQuality(program: Command, out: (line: string) => vo
     .option('--seed <n>', 'PRNG seed (initialisation, data; held-out data uses another stream)', int('--seed', 0), 0)
     .option('--layers <n>', 'residual blocks (default 2)', int('--layers'))
     .option('--mlp-ratio <x>', 'an MLP of this width ratio after each mixer (default none)', (v: string) => list('--mlp-ratio', (n) => n >= 0, 'numbers ≥ 0')(v)[0]!)
+    .option('--warmup <n>', 'warmup steps of the warmup-cosine schedule (default 10% of steps)', int('--warmup', 0))
+    .option('--weight-decay <x>', 'AdamW decoupled weight decay (default 0.1)', (v: string) => list('--weight-decay', (n) => n >= 0, 'numbers ≥ 0')(v)[0]!)
     .option('--vocab <n>', 'vocabulary (defaults: mqar 8192, selective-copying and induction-heads 16)', int('--vocab', 3))
     .option('--pairs <n>', 'mqar: key-value pairs (default seq-len/16)', int('--pairs'))
     .option('--tokens <n>', 'selective-copying: tokens to memorise (default 16); copying: symbols (default 10)', int('--tokens'))

@@ -41,6 +41,10 @@ export interface QualityGrid {
   seed: number;
   layers?: number;
   mlpRatio?: number;
+  /** warmup steps (default 10% of steps) */
+  warmup?: number;
+  /** AdamW's decoupled weight decay (default 0.1) */
+  weightDecay?: number;
   /** task options: vocabulary, pairs (MQAR; default seqLen/16), tokens (selective copying) */
   vocabSize?: number;
   numPairs?: number;
@@ -51,8 +55,25 @@ export interface QualityGrid {
   evalTokens?: number;
 }
 
-/** The model settings a mixer name stands for. */
-export function resolveMixer(name: string, extrapolate: boolean): { spec: MixerSpec; positions: Positions } {
+/**
+ * The model settings a mixer name stands for. Options follow the name as
+ * `:key=value` pairs (numbers and booleans parsed), e.g. `s4d:dState=16:mode=direct`
+ * or `softmax:heads=4`.
+ */
+export function resolveMixer(label: string, extrapolate: boolean): { spec: MixerSpec; positions: Positions } {
+  const [name, ...opts] = label.split(':') as [string, ...string[]];
+  const extra: Record<string, unknown> = {};
+  for (const o of opts) {
+    const eq = o.indexOf('=');
+    if (eq <= 0) throw new Error(`quality: mixer option '${o}' of '${label}' must be key=value`);
+    const v = o.slice(eq + 1);
+    extra[o.slice(0, eq)] = v === 'true' ? true : v === 'false' ? false : v !== '' && Number.isFinite(Number(v)) ? Number(v) : v;
+  }
+  const r = resolveName(name, extrapolate);
+  return { spec: { ...r.spec, ...extra }, positions: r.positions };
+}
+
+function resolveName(name: string, extrapolate: boolean): { spec: MixerSpec; positions: Positions } {
   if (name === 'softmax-abs') return { spec: { kind: 'softmax', rope: false }, positions: 'sinusoidal' };
   if (name === 'softmax-nope') return { spec: { kind: 'softmax', rope: false }, positions: 'none' };
   if (!mixerKinds().includes(name)) throw new Error(`quality: unknown mixer '${name}'; known: softmax-abs, softmax-nope, ${mixerKinds().join(', ')}`);
@@ -91,7 +112,7 @@ export function runQuality(g: QualityGrid, o: RunOptions = {}): QualityRecord[] 
       for (const d of g.dModels) {
         for (const lr of g.lrs) {
           const t0 = performance.now();
-          const { model, losses } = trainModel(task, { mixer: spec, dModel: d, layers: g.layers, positions, mlpRatio: g.mlpRatio, steps: g.steps, batch: g.batch, lr, seed: g.seed });
+          const { model, losses } = trainModel(task, { mixer: spec, dModel: d, layers: g.layers, positions, mlpRatio: g.mlpRatio, warmup: g.warmup, weightDecay: g.weightDecay, steps: g.steps, batch: g.batch, lr, seed: g.seed });
           const seconds = (performance.now() - t0) / 1000;
           const tail = losses.slice(Math.floor(losses.length * 0.9));
           const base = {

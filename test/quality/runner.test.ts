@@ -69,6 +69,9 @@ describe('quality runner', () => {
     expect(resolveMixer('linear', true).positions).toBe('sinusoidal');
     expect(resolveMixer('mamba', true).positions).toBe('none');
     expect(() => resolveMixer('nope', false)).toThrow(/unknown mixer 'nope'/);
+    expect(resolveMixer('s4d:dState=16:mode=direct', false).spec).toEqual({ kind: 's4d', dState: 16, mode: 'direct' });
+    expect(resolveMixer('softmax-abs:heads=4:qkNorm=true', true).spec).toEqual({ kind: 'softmax', rope: false, heads: 4, qkNorm: true });
+    expect(() => resolveMixer('mamba:dState', false)).toThrow(/must be key=value/);
   });
 
   it('the loss on gathered scored rows equals cross-entropy of the full head with ignored positions', () => {

@@ -18,6 +18,7 @@ import { loadTrainingState, saveTrainingState, trainLoop, trainStep } from '../t
 import { dispose, namedParameters, parameterCount } from '../nn/module.js';
 import { createReporter } from './progress.js';
 import type { Command } from 'commander';
+import type { Tensor } from '../core/tensor.js';
 import { mixerKinds } from '../zoo/mixer.js';
 import {
   CONFIG_KEYS,
@@ -144,16 +145,18 @@ export async function runTrainLm(o: TrainLmOptions, out: (s: string) => void = c
 
   // 3. model and optimiser
   const model = new LanguageModel(modelConfig(c, tokenizer.vocabSize), c.seed);
-  const params = namedParameters(model);
+  // walked afresh whenever used: a mixer may replace its non-trainable buffers
+  // (Transformer-VQ's EMA codebook) in a training-mode forward pass
+  const params = (): Record<string, Tensor> => namedParameters(model);
   const optimizer = adamw({ lr: warmupCosine({ peak: c.lr, warmup: Math.min(c.warmup, c.steps), total: c.steps, final: c.lr / 10 }), weightDecay: c.weightDecay, clipNorm: c.clip });
   const identity = trainingIdentity(c, tokenizer.vocabSize);
-  let optState = optimizer.init(params);
+  let optState = optimizer.init(params());
   let start = 0;
   try {
     if (o.resume) {
       if (!existsSync(files.checkpoints)) throw new Error(`${dir} has no checkpoints to resume from`);
       disposeOptimizerState(optState);
-      const r = loadTrainingState(files.checkpoints, { params, optimizer, config: identity });
+      const r = loadTrainingState(files.checkpoints, { params: params(), optimizer, config: identity });
       optState = r.optState!;
       start = r.step;
       if (start >= c.steps) throw new Error(`${dir} already finished ${start} of ${c.steps} steps; give a larger --steps to train on`);
@@ -192,7 +195,7 @@ export async function runTrainLm(o: TrainLmOptions, out: (s: string) => void = c
     log({ type: 'eval', step, loss: r.loss, bitsPerByte: r.bitsPerByte, perplexity: r.perplexity, tokens: r.tokens });
     return { loss: r.loss, bitsPerByte: r.bitsPerByte };
   };
-  const save = (step: number): string => saveTrainingState(files.checkpoints, { step, params, optState, config: identity, extra: { tokensSeen: step * c.batch * c.context } }, { keep: 2 });
+  const save = (step: number): string => saveTrainingState(files.checkpoints, { step, params: params(), optState, config: identity, extra: { tokensSeen: step * c.batch * c.context } }, { keep: 2 });
 
   let interrupted = false;
   let budgetHit = false;
@@ -221,7 +224,7 @@ export async function runTrainLm(o: TrainLmOptions, out: (s: string) => void = c
       evaluate: (i) => evaluate(i + 1),
       step: (i) => {
         const r = trainStep({
-          params,
+          params: params(),
           optimizer,
           optState,
           loss: () => {

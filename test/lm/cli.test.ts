@@ -17,7 +17,7 @@ writeCorpus(corpus);
 
 const trainLosses = (run: string): [number, number][] => readMetrics(run).filter((m) => m.type === 'train').map((m) => [m.step, m.loss!]);
 
-describe.each(['softmax', 'mamba', 'lstm'])('nabla train lm --mixer %s', (mixer) => {
+describe.each(['softmax', 'mamba', 'lstm', 'transformer-vq'])('nabla train lm --mixer %s', (mixer) => {
   const straight = ws.path(`${mixer}-straight`);
   const paused = ws.path(`${mixer}-paused`);
   const common = ['train', 'lm', '--data', corpus, '--mixer', mixer, ...TINY, '--steps', '8', '--save-every', '2', '--eval-every', '4', '--sample-every', '4', '--lr', '0.01'];

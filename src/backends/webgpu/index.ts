@@ -16,7 +16,7 @@ import { registerReduce } from './kernels/reduce.js';
 import { registerMatmul } from './kernels/matmul.js';
 import { registerIndexing } from './kernels/indexing.js';
 import { registerMovement } from './kernels/movement.js';
-import { registerFused } from './kernels/fused/index.js';
+import { registerConv } from './kernels/conv.js';
 
 export { WebGpuBackend } from './backend.js';
 
@@ -31,7 +31,7 @@ async function create(): Promise<WebGpuBackend | null> {
   registerMatmul(b);
   registerIndexing(b);
   registerMovement(b);
-  registerFused(b);
+  registerConv(b);
   return b;
 }
 

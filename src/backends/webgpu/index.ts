@@ -17,6 +17,7 @@ import { registerMatmul } from './kernels/matmul.js';
 import { registerIndexing } from './kernels/indexing.js';
 import { registerMovement } from './kernels/movement.js';
 import { registerConv } from './kernels/conv.js';
+import { registerFused } from './kernels/fused/index.js';
 
 export { WebGpuBackend } from './backend.js';
 
@@ -32,6 +33,7 @@ async function create(): Promise<WebGpuBackend | null> {
   registerIndexing(b);
   registerMovement(b);
   registerConv(b);
+  registerFused(b);
   return b;
 }
 

@@ -15,4 +15,4 @@ if ! ls /usr/share/vulkan/icd.d/*nvidia* /etc/vulkan/icd.d/*nvidia* >/dev/null 2
 fi
 echo "node $(/tmp/node --version); VK_DRIVER_FILES=${VK_DRIVER_FILES:-default}; $(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader)"
 (cd .gpu/app && /tmp/node bench-gpu.mjs --out "$OUT/nabla.json" "$@") 2>&1 | tee "$OUT/nabla.log"
-PYTHONUNBUFFERED=1 python3 bench/gpu/torch_gpu.py --out "$OUT/torch.json" 2>&1 | tee "$OUT/torch.log"
+[ -n "${SKIP_TORCH:-}" ] || PYTHONUNBUFFERED=1 python3 bench/gpu/torch_gpu.py --out "$OUT/torch.json" 2>&1 | tee "$OUT/torch.log"

@@ -22,14 +22,30 @@ import { META, broadcastStrides } from '../wgsl.js';
 const TK = 16; // K slab
 
 /**
- * The shader for a C tile of T×T (T/4 × T/4 invocations, 4×4 each). One shader
- * serves every batch rank (the rank is a parameter). T = 64 on GPUs; 32 on
- * SwiftShader, whose compile time grows with the workgroup size (≈2 s vs 4 s).
+ * The shader for a C tile of T×T computed by (T/R)² invocations, each an R×R
+ * block held in registers as R·R/4 vec4 accumulators (R = 4 or 8). One shader
+ * serves every batch rank (the rank is a parameter). On GPUs T = 128, R = 8:
+ * 64 values per invocation reuse each staged A value 8 times (the 64×64/4×4
+ * form reached 22 TFLOP/s on an H100 at 8192³, bound by workgroup-memory
+ * loads); 32/4 on SwiftShader, whose compile time grows with the workgroup.
  */
-const shader = (T: number): string => {
-  const S = T / 4;
+const shader = (T: number, R: number): string => {
+  const S = T / R;
   const per = (T * TK) / (S * S);
-  return `// matmul ${T}
+  const V = R / 4; // vec4 columns of a block row
+  const rows = Array.from({ length: R }, (_, i) => i);
+  const cols = Array.from({ length: V }, (_, j) => j);
+  const acc = rows.flatMap((i) => cols.map((j) => `var acc${i}_${j} = vec4f(0.0);`)).join(' ');
+  const bvs = cols
+    .map((j) => `let bv${j} = vec4f(${[0, 1, 2, 3].map((c) => `Bs[k * ${T} + tx + ${S * (4 * j + c)}]`).join(', ')});`)
+    .join('\n      ');
+  const fmas = rows
+    .map((i) => `{ let av = vec4f(As[(ty + ${S * i}) * ${TK} + k]); ${cols.map((j) => `acc${i}_${j} = fma(av, bv${j}, acc${i}_${j});`).join(' ')} }`)
+    .join('\n      ');
+  const stores = rows
+    .flatMap((i) => cols.map((j) => `store(cBase, m0 + ty + ${S * i}, gn + ${4 * S * j}, M, N, acc${i}_${j});`))
+    .join('\n  ');
+  return `// matmul ${T}/${R}
 ${META}
 @group(0) @binding(1) var<storage, read> A: array<f32>;
 @group(0) @binding(2) var<storage, read> B: array<f32>;
@@ -60,8 +76,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   let aRow = prm[5]; let aCol = prm[6]; let bRow = prm[8]; let bCol = prm[9];
   let tx = i32(lid3.x); let ty = i32(lid3.y);
   let m0 = tm * ${T}; let n0 = tn * ${T};
-  // the 4×4 block as four vec4 rows: no dynamically indexed private arrays (cheap to compile, kept in registers)
-  var acc0 = vec4f(0.0); var acc1 = vec4f(0.0); var acc2 = vec4f(0.0); var acc3 = vec4f(0.0);
+  // the R×R block as vec4 accumulators: no dynamically indexed private arrays (cheap to compile, kept in registers)
+  ${acc}
   for (var k0 = 0; k0 < K; k0 += ${TK}) {
     // stage A[m0.., k0..] (T×16) and B[k0.., n0..] (16×T), ${per} values per invocation each
     for (var q = 0; q < ${per}; q++) {
@@ -75,23 +91,26 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
     }
     workgroupBarrier();
     for (var k = 0; k < ${TK}; k++) {
-      let bv = vec4f(Bs[k * ${T} + tx], Bs[k * ${T} + tx + ${S}], Bs[k * ${T} + tx + ${2 * S}], Bs[k * ${T} + tx + ${3 * S}]);
-      acc0 = fma(vec4f(As[ty * ${TK} + k]), bv, acc0);
-      acc1 = fma(vec4f(As[(ty + ${S}) * ${TK} + k]), bv, acc1);
-      acc2 = fma(vec4f(As[(ty + ${2 * S}) * ${TK} + k]), bv, acc2);
-      acc3 = fma(vec4f(As[(ty + ${3 * S}) * ${TK} + k]), bv, acc3);
+      ${bvs}
+      ${fmas}
     }
     workgroupBarrier();
   }
   if (z >= prm[3]) { return; }
   let cBase = z * M * N;
   let gn = n0 + tx;
-  store(cBase, m0 + ty, gn, M, N, acc0);
-  store(cBase, m0 + ty + ${S}, gn, M, N, acc1);
-  store(cBase, m0 + ty + ${2 * S}, gn, M, N, acc2);
-  store(cBase, m0 + ty + ${3 * S}, gn, M, N, acc3);
+  ${stores}
 }`;
 };
+
+/** Tile and block per adapter (NABLA_WEBGPU_MATMUL=T/R overrides, for tests and tuning). */
+function tiling(b: WebGpuBackend): [number, number] {
+  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.NABLA_WEBGPU_MATMUL;
+  const m = env ? /^(32|64|128)\/(4|8)$/.exec(env) : null;
+  if (m) return [Number(m[1]), Number(m[2])];
+  if (/swiftshader/i.test(b.ctx.adapterName)) return [32, 4];
+  return b.ctx.limits.maxWorkgroupSize >= 256 && b.ctx.limits.workgroupStorageSize >= 16384 ? [128, 8] : [64, 4];
+}
 
 function matmulKernel(b: WebGpuBackend, a: View, bv: View, attrs: { transA: boolean; transB: boolean }, out: OutMeta): Storage | undefined {
   if (a.dtype !== 'f32' || bv.dtype !== 'f32' || out.dtype !== 'f32') return undefined;
@@ -111,9 +130,9 @@ function matmulKernel(b: WebGpuBackend, a: View, bv: View, attrs: { transA: bool
   const bB = broadcastStrides(bv.shape.slice(0, -2), bv.strides.slice(0, -2), batch);
   const nb = batch.length;
   const ints = [M, N, K, nBatch, a.offset, aR, aC, bv.offset, bR, bC, nb, ...batch, ...aB, ...bB];
-  const T = /swiftshader/i.test(b.ctx.adapterName) ? 32 : 64;
+  const [T, R] = tiling(b);
   const groups = Math.ceil(M / T) * Math.ceil(N / T) * nBatch;
-  b.launch(`matmul:${T}`, () => shader(T), [a.storage, bv.storage, res], groups, ints);
+  b.launch(`matmul:${T}:${R}`, () => shader(T, R), [a.storage, bv.storage, res], groups, ints);
   return res;
 }
 

@@ -15,6 +15,7 @@ import { runSample } from '../../src/cli/gen/sample.js';
 import { buildModel } from '../../src/cli/gen/model.js';
 import { loadRunCheckpoint } from '../../src/cli/gen/run.js';
 import { randomKey } from '../../src/ops/random.js';
+import { shapes } from '../../src/cli/gen/data.js';
 
 const root = mkdtempSync(join(tmpdir(), 'nabla-gen-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -72,6 +73,46 @@ describe('train → sample → pictures, every model', () => {
       // axes, labels and data: a real picture, not a blank or a flat fill
       expect(im.ink, p).toBeGreaterThan(5000);
       expect(im.colours, p).toBeGreaterThan(20);
+    }
+  });
+});
+
+describe('the image set', () => {
+  it('shapes: 8×8 images in [−1, 1] (plus noise), seeded', () => {
+    const a = shapes.sample(randomKey(3), 16).toF64();
+    expect(a).toHaveLength(16 * 64);
+    expect(Array.from(a)).toEqual(Array.from(shapes.sample(randomKey(3), 16).toF64()));
+    // every image has ink and background
+    for (let k = 0; k < 16; k++) {
+      const img = a.subarray(64 * k, 64 * (k + 1));
+      const ink = img.filter((v) => v > 0).length;
+      expect(ink, `image ${k}`).toBeGreaterThanOrEqual(3);
+      expect(ink, `image ${k}`).toBeLessThanOrEqual(25);
+      img.forEach((v) => expect(Math.min(Math.abs(v - 1), Math.abs(v + 1))).toBeLessThan(0.3));
+    }
+  });
+
+  it.each([
+    ['diffusion', 'flow-matching'],
+    ['flow', 'realnvp'],
+    ['flow', 'ffjord'],
+    ['vq', 'vq'],
+  ] as const)('%s %s trains on shapes and draws image grids', async (kind, model) => {
+    const r = await train(kind, tiny(model, { data: 'shapes', codes: 4, latentDim: 4 }));
+    expect(r.losses.every(Number.isFinite)).toBe(true);
+    const s = runSample(r.dir, { steps: 2, n: 70 }, quiet);
+    expect(s.samples).toHaveLength(70 * 64);
+    const names = s.paths.map((p) => p.split('/').pop());
+    expect(names).toContain('data.png');
+    for (const p of s.paths.filter((q) => q.endsWith('.png'))) {
+      const im = inkOf(p);
+      if (p.includes('trajectories')) {
+        // 8 samples down, one column per state (2 sampler steps or 2 layers: 3 states)
+        expect([im.width, im.height], p).toEqual([3 * 50 + 2, 8 * 50 + 2]);
+      }
+      // 64 of the samples (or data) in 8 columns of 8×8 images at 6 pixels, 2 apart
+      else expect([im.width, im.height], p).toEqual([402, 402]);
+      expect(im.colours, p).toBeGreaterThan(10);
     }
   });
 });

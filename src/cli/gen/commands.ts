@@ -6,7 +6,7 @@
  */
 import { join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { TOY_DATASETS } from '../../zoo/data/toy2d.js';
+import { GEN_DATA } from './data.js';
 import { MODELS, type GenConfig, type GenKind } from './config.js';
 import { DIFFUSION_SAMPLERS } from './diffusionModels.js';
 import { runTrainGen } from './train.js';
@@ -32,7 +32,7 @@ const EXAMPLES: Readonly<Record<GenKind, string>> = {
   diffusion: `
 Models: ${MODELS.diffusion.join(', ')}
 Samplers (nabla sample --sampler): ${Object.keys(DIFFUSION_SAMPLERS).join(', ')}
-Data sets: ${Object.keys(TOY_DATASETS).join(', ')}
+Data sets: ${Object.keys(GEN_DATA).join(', ')} (shapes: 8×8 images)
 
 Examples:
   nabla train diffusion --out runs/edm --model edm --data checkerboard --steps 2000
@@ -42,7 +42,7 @@ Examples:
   nabla sample runs/edm --sampler dpmpp-2m --steps 12`,
   flow: `
 Models: ${MODELS.flow.join(', ')} (ffjord samplers: rk4, euler, heun, dopri5; the others: inverse)
-Data sets: ${Object.keys(TOY_DATASETS).join(', ')}
+Data sets: ${Object.keys(GEN_DATA).join(', ')} (shapes: 8×8 images)
 
 Examples:
   nabla train flow --out runs/rnvp --model realnvp --layers 8 --data twoMoons
@@ -50,7 +50,7 @@ Examples:
   nabla sample runs/ffjord --sampler dopri5`,
   vq: `
 Models: ${MODELS.vq.join(', ')} (samplers: codes, uniform)
-Data sets: ${Object.keys(TOY_DATASETS).join(', ')}
+Data sets: ${Object.keys(GEN_DATA).join(', ')} (shapes: 8×8 images)
 
 Examples:
   nabla train vq --out runs/vq --model vq-rotation --codes 32 --data pinwheel
@@ -99,7 +99,7 @@ function addTrain(train: Command, kind: GenKind, out: (line: string) => void): v
     .option('--plain', 'plain progress lines instead of a progress bar')
     .option('--no-pictures', 'do not draw the pictures at the end')
     .option('--model <name>', `one of ${MODELS[kind].join(', ')}`)
-    .option('--data <name>', 'a 2-D toy data set')
+    .option('--data <name>', 'a 2-D toy data set, or shapes (8×8 images)')
     .option('--steps <n>', 'optimiser steps in all', int('--steps', 1))
     .option('--batch <n>', 'batch size', int('--batch', 1))
     .option('--lr <x>', 'peak learning rate', positive('--lr'))

@@ -6,7 +6,7 @@
  * before anything is written.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { TOY_DATASETS } from '../../zoo/data/toy2d.js';
+import { GEN_DATA } from './data.js';
 
 export type GenKind = 'diffusion' | 'flow' | 'vq';
 export const GEN_KINDS: readonly GenKind[] = ['diffusion', 'flow', 'vq'];
@@ -22,7 +22,7 @@ export interface GenConfig {
   kind: GenKind;
   /** the model's name in MODELS[kind] */
   model: string;
-  /** a 2-D toy data set of src/zoo/data (eightGaussians, checkerboard, twoMoons, …) */
+  /** a 2-D toy data set of src/zoo/data (eightGaussians, checkerboard, twoMoons, …) or the 8×8 image set 'shapes' (data.ts) */
   data: string;
   /** optimiser steps in all (a resumed run continues up to this) */
   steps: number;
@@ -114,7 +114,7 @@ export function resolveConfig(kind: GenKind, file: Partial<GenConfig>, flags: Pa
     if (v !== undefined) checkField(k, t, v, where);
   }
   if (!MODELS[kind].includes(c.model)) throw new Error(`unknown ${kind} model '${c.model}'; known: ${MODELS[kind].join(', ')}`);
-  if (!(c.data in TOY_DATASETS)) throw new Error(`unknown data set '${c.data}'; known: ${Object.keys(TOY_DATASETS).join(', ')}`);
+  if (!(c.data in GEN_DATA)) throw new Error(`unknown data set '${c.data}'; known: ${Object.keys(GEN_DATA).join(', ')}`);
   for (const k of ['steps', 'batch', 'checkpointEvery', 'samples'] as const) if (c[k] < 1) throw new Error(`${where}: '${k}' must be at least 1, got ${c[k]}`);
   if (kind === 'flow' && c.layers < 1) throw new Error(`${where}: 'layers' must be at least 1 for flows, got ${c.layers}`);
   if (kind === 'vq' && (c.codes < 1 || c.latentDim < 1 || c.stages < 1)) throw new Error(`${where}: 'codes', 'latentDim' and 'stages' must be at least 1 for VQ models`);

@@ -25,6 +25,7 @@ import { normal, splitKey } from '../../ops/random.js';
 import type { Denoiser, Net } from '../../zoo/diffusion/denoiser.js';
 import * as df from '../../zoo/diffusion/index.js';
 import type { GenConfig } from './config.js';
+import { genData } from './data.js';
 import { thinFrames, type GenModel, type SampleOutput } from './model.js';
 
 type Run = (D: Denoiser, x: Tensor, sigmas: readonly number[], o: df.SamplerOptions) => df.SampleResult;
@@ -124,7 +125,8 @@ function spec(model: string): Spec {
 
 export function buildDiffusion(cfg: GenConfig, key: Key): GenModel {
   const s = spec(cfg.model);
-  const net = new df.TimeMlp(2, { key, hidden: cfg.hidden, cScale: s.cScale });
+  const dim = genData(cfg.data).dim;
+  const net = new df.TimeMlp(dim, { key, hidden: cfg.hidden, cScale: s.cScale });
   const denoiser = s.denoiser(net.net);
   const samplers = [s.defaultSampler, ...Object.keys(DIFFUSION_SAMPLERS).filter((n) => n !== s.defaultSampler)];
   const sample = (k: Key, n: number, sampler: string, steps: number, opts: { trajectory?: boolean } = {}): SampleOutput => {
@@ -132,7 +134,7 @@ export function buildDiffusion(cfg: GenConfig, key: Key): GenModel {
     const flowPath = s.flow && sampler.startsWith('flow-');
     const sigmas = flowPath ? df.flowSigmas(steps) : s.grid(steps);
     const [kx, ks] = splitKey(k);
-    const x = sigmas[0] === Infinity ? normal(kx!, [n, 2]) : df.initialNoise(kx!, [n, 2], sigmas[0]!);
+    const x = sigmas[0] === Infinity ? normal(kx!, [n, dim]) : df.initialNoise(kx!, [n, dim], sigmas[0]!);
     try {
       const res = run(denoiser, x, sigmas, { key: ks!, trajectory: opts.trajectory });
       let frames: Float64Array[] | undefined;
@@ -153,6 +155,6 @@ export function buildDiffusion(cfg: GenConfig, key: Key): GenModel {
     samplers,
     defaultSteps: s.defaultSteps,
     sample,
-    describe: `${cfg.model} (TimeMlp 2→${cfg.hidden.join('→')}→2)`,
+    describe: `${cfg.model} (TimeMlp ${dim}→${cfg.hidden.join('→')}→${dim})`,
   };
 }

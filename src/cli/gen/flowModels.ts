@@ -24,16 +24,19 @@ import { namedModules, parameters } from '../../nn/module.js';
 import * as fl from '../../zoo/flows/index.js';
 import { odeint, type OdeMethod } from '../../zoo/ode/index.js';
 import type { GenConfig } from './config.js';
+import { genData } from './data.js';
 import { thinFrames, type GenModel, type SampleOutput } from './model.js';
 
 const ODE_SAMPLERS: readonly OdeMethod[] = ['rk4', 'euler', 'heun', 'dopri5'];
 
-function buildCnf(cfg: GenConfig, key: Key): GenModel {
-  const cnf = new fl.CNF(2, new fl.ODENet(2, cfg.hidden, { key }), { trace: 'exact', method: 'rk4', steps: cfg.layers });
+function buildCnf(cfg: GenConfig, key: Key, dim: number): GenModel {
+  // the exact divergence costs d backward passes: beyond 2-D, Hutchinson's one-probe estimate (FFJORD §3.1)
+  const trace = dim <= 2 ? 'exact' : 'hutchinson';
+  const cnf = new fl.CNF(dim, new fl.ODENet(dim, cfg.hidden, { key }), { trace, method: 'rk4', steps: cfg.layers });
   const sample = (k: Key, n: number, sampler: string, steps: number, opts: { trajectory?: boolean } = {}): SampleOutput =>
     noGrad(() => {
       const method = sampler as OdeMethod;
-      let x = normal(k, [n, 2]);
+      let x = normal(k, [n, dim]);
       const frames: Float64Array[] = opts.trajectory ? [x.toF64()] : [];
       const f = (t: number, [z]: readonly Tensor[]): Tensor[] => [cnf.net.forward(z!, t)];
       let nfe = 0;
@@ -54,12 +57,12 @@ function buildCnf(cfg: GenConfig, key: Key): GenModel {
     });
   return {
     module: cnf,
-    loss: (x) => cnf.nll(x),
+    loss: (x, k) => cnf.nll(x, k),
     samplers: ODE_SAMPLERS,
     defaultSteps: cfg.layers,
     sample,
-    logDensity: (x) => noGrad(() => cnf.logProb(x)),
-    describe: `ffjord (CNF, ODENet 2→${cfg.hidden.join('→')}→2, exact trace, RK4 × ${cfg.layers} in training)`,
+    logDensity: dim === 2 ? (x) => noGrad(() => cnf.logProb(x)) : undefined,
+    describe: `ffjord (CNF, ODENet ${dim}→${cfg.hidden.join('→')}→${dim}, ${trace} trace, RK4 × ${cfg.layers} in training)`,
   };
 }
 
@@ -69,8 +72,9 @@ function markInitialized(flow: fl.Flow): void {
 }
 
 export function buildFlow(cfg: GenConfig, key: Key): GenModel {
-  if (cfg.model === 'ffjord') return buildCnf(cfg, key);
-  const base = { key, eventShape: [2], hidden: cfg.hidden };
+  const dim = genData(cfg.data).dim;
+  if (cfg.model === 'ffjord') return buildCnf(cfg, key, dim);
+  const base = { key, eventShape: [dim], hidden: cfg.hidden };
   const flow =
     cfg.model === 'nice' ? fl.nice({ ...base, couplings: cfg.layers }) : cfg.model === 'glow' ? fl.glow({ ...base, steps: cfg.layers }) : fl.realNVP({ ...base, couplings: cfg.layers });
   const sample = (k: Key, n: number, _sampler: string, _steps: number, opts: { trajectory?: boolean } = {}): SampleOutput =>
@@ -78,7 +82,7 @@ export function buildFlow(cfg: GenConfig, key: Key): GenModel {
       if (!opts.trajectory) return { x: flow.sample(k, n), nfe: 1 };
       // invert layer by layer from the prior sample, keeping each state (vector flows have no Split layers)
       // the same draw as Flow.sample: the prior at foldIn(key, 0)
-      const z = fl.priorByName(flow.config.prior).sample(foldIn(k, 0), [n, 2], { dtype: parameters(flow)[0]?.dtype });
+      const z = fl.priorByName(flow.config.prior).sample(foldIn(k, 0), [n, dim], { dtype: parameters(flow)[0]?.dtype });
       const frames = [z.toF64()];
       let h = z;
       const layers = flow.body.layers;
@@ -100,7 +104,7 @@ export function buildFlow(cfg: GenConfig, key: Key): GenModel {
     samplers: ['inverse'],
     defaultSteps: 0,
     sample,
-    logDensity: (x) => noGrad(() => flow.logProb(x)),
+    logDensity: dim === 2 ? (x) => noGrad(() => flow.logProb(x)) : undefined,
     describe: `${cfg.model} (${cfg.layers} ${cfg.model === 'glow' ? 'steps of flow' : 'couplings'}, MLP conditioners ${cfg.hidden.join('→')})`,
   };
 }

@@ -13,9 +13,9 @@ import { buildFlow } from './flowModels.js';
 import { buildVq } from './vqModels.js';
 
 export interface SampleOutput {
-  /** the samples (n, 2) */
+  /** the samples (n, d) */
   x: Tensor;
-  /** positions after each step, (n, 2) row-major each, for the trajectory picture (absent where the sampler has no path) */
+  /** states after each step, (n, d) row-major each, for the trajectory picture (absent where the sampler has no path) */
   frames?: Float64Array[];
   /** network evaluations */
   nfe: number;
@@ -24,7 +24,7 @@ export interface SampleOutput {
 export interface GenModel {
   /** the trained module (its named parameters are what checkpoints hold) */
   module: Module;
-  /** the training loss on a batch x (b, 2): a scalar tensor */
+  /** the training loss on a batch x (b, d): a scalar tensor */
   loss(x: Tensor, key: Key): Tensor;
   /** data-dependent initialisation from the first batch of a fresh run (Glow's ActNorm) */
   init?(x: Tensor): void;
@@ -35,7 +35,7 @@ export interface GenModel {
   /** default number of sampler steps (0 where steps mean nothing, e.g. a discrete flow's inverse) */
   defaultSteps: number;
   sample(key: Key, n: number, sampler: string, steps: number, opts?: { trajectory?: boolean }): SampleOutput;
-  /** log p(x) per point (b,), where the family has an exact one */
+  /** log p(x) per point (b,), where the family has an exact one (2-D data only: it draws the heat map) */
   logDensity?(x: Tensor): Tensor;
   /** extra numbers for metrics.jsonl at the end of training (e.g. VQ codebook usage) */
   summary?(key: Key): Record<string, number>;

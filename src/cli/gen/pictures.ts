@@ -7,6 +7,10 @@
  * - trajectories-…png                 sampler paths from noise to data, where the sampler has them
  * - loss.png                          the training loss per step, with a moving average
  *
+ * For image data (`shapes`) the samples and the data are image grids
+ * (samples-….png, data.png) and the trajectories a grid of a few samples
+ * (rows) over the sampler's steps (columns); there is no density picture.
+ *
  * and the samples themselves as samples-….safetensors (one tensor 'samples', (n, 2)).
  */
 import { mkdirSync } from 'node:fs';
@@ -16,8 +20,8 @@ import { tidy } from '../../core/memory.js';
 import { tensor } from '../../ops/creation.js';
 import { foldIn } from '../../ops/random.js';
 import { saveSafetensors } from '../../io/safetensors.js';
-import { toyDataset } from '../../zoo/data/toy2d.js';
-import { GREY, heatmap, histogram2d, linePlot, scatterPlot, squareRange, trajectoryPlot, writePng } from '../../plot/index.js';
+import { GREY, heatmap, histogram2d, imageGrid, linePlot, scatterPlot, squareRange, trajectoryPlot, writePng } from '../../plot/index.js';
+import { genData, type GenData } from './data.js';
 import type { GenConfig } from './config.js';
 import type { GenModel } from './model.js';
 import { runPaths } from './run.js';
@@ -66,7 +70,12 @@ export function drawPictures(dir: string, model: GenModel, c: GenConfig, o: Pict
   } finally {
     res.x.dispose();
   }
-  const ref = tidy(() => toyDataset(c.data).sample(foldIn(o.key, 1), o.n).toF64());
+  const data = genData(c.data);
+  if (data.imageShape) {
+    paths.push(...imagePictures(pics, tag, data, samples, res.frames, o.key));
+    return { paths, nfe: res.nfe, samples };
+  }
+  const ref = tidy(() => data.sample(foldIn(o.key, 1), o.n).toF64());
   const range = squareRange([ref]);
   paths.push(
     writePng(
@@ -93,6 +102,27 @@ export function drawPictures(dir: string, model: GenModel, c: GenConfig, o: Pict
     paths.push(writePng(join(pics, `trajectories-${tag}.png`), trajectoryPlot(res.frames, { title: `Trajectories: ${label}`, xLabel: 'x1', yLabel: 'x2', maxPaths: 200 })));
   }
   return { paths, nfe: res.nfe, samples };
+}
+
+/** Image grids of the samples, the data and the trajectories (values in [−1, 1]). */
+function imagePictures(pics: string, tag: string, data: GenData, samples: Float64Array, frames: Float64Array[] | undefined, key: Key): string[] {
+  const [c, h, w] = data.imageShape!;
+  const size = c * h * w;
+  const grid = (values: Float64Array, n: number, cols: number): ReturnType<typeof imageGrid> => imageGrid(values.subarray(0, n * size), [n, c, h, w], { cols, scale: 6, range: { lo: -1, hi: 1 } });
+  const shown = Math.min(64, samples.length / size);
+  const out = [writePng(join(pics, `samples-${tag}.png`), grid(samples, shown, 8))];
+  const ref = tidy(() => data.sample(foldIn(key, 1), 64).toF64());
+  out.push(writePng(join(pics, 'data.png'), grid(ref, 64, 8)));
+  if (frames && frames.length >= 2) {
+    // rows: 8 samples; columns: up to 10 states from noise to sample
+    const rows = Math.min(8, shown);
+    const cols = Math.min(10, frames.length);
+    const picks = Array.from({ length: cols }, (_, j) => frames[Math.round((j * (frames.length - 1)) / (cols - 1))]!);
+    const tiles = new Float64Array(rows * cols * size);
+    for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) tiles.set(picks[j]!.subarray(i * size, (i + 1) * size), (i * cols + j) * size);
+    out.push(writePng(join(pics, `trajectories-${tag}.png`), grid(tiles, rows * cols, cols)));
+  }
+  return out;
 }
 
 /** Exponential moving average (weight 1 − a on the new value), for a readable loss curve. */

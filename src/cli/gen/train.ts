@@ -20,9 +20,9 @@ import { trainableParameters } from '../../nn/module.js';
 import { adamw } from '../../optim/adam.js';
 import { warmupCosine } from '../../optim/schedules.js';
 import { disposeOptimizerState, type OptimizerState } from '../../optim/optimizer.js';
-import { toyDataset } from '../../zoo/data/toy2d.js';
 import { readConfigFile, resolveConfig, RESUMABLE_FIELDS, type GenConfig, type GenKind } from './config.js';
 import { buildModel, checkSampler } from './model.js';
+import { genData } from './data.js';
 import { appendMetrics, hasCheckpoint, loadRunCheckpoint, readMetrics, readRunConfig, runPaths, saveRunCheckpoint, truncateMetrics, writeRunConfig } from './run.js';
 import { progress } from './progress.js';
 import { drawPictures, lossCurve } from './pictures.js';
@@ -79,7 +79,7 @@ export async function runTrainGen(kind: GenKind, o: TrainGenOptions, out: (line:
   const [kInit, kData, kLoss, kSample] = splitKey(randomKey(c.seed), 4);
   const model = buildModel(c, kInit!);
   if (c.sampler !== undefined) checkSampler(model, c, c.sampler);
-  const data = toyDataset(c.data);
+  const data = genData(c.data);
   const trainable = trainableParameters(model.module);
   const names = Object.keys(trainable);
   const optimizer = adamw({ lr: warmupCosine({ peak: c.lr, warmup: Math.floor(c.steps / 20), total: c.steps, final: c.lr / 10 }), clipNorm: 1 });
@@ -103,7 +103,7 @@ export async function runTrainGen(kind: GenKind, o: TrainGenOptions, out: (line:
   }
   writeRunConfig(dir, c);
   const stopAt = Math.min(c.steps, o.until ?? c.steps);
-  out(`nabla train ${kind}: ${model.describe} on ${c.data}, ${c.steps} steps of batch ${c.batch}, lr ${c.lr}, seed ${c.seed}`);
+  out(`nabla train ${kind}: ${model.describe} on ${c.data}${data.imageShape ? ` (${data.imageShape.join('×')} images)` : ''}, ${c.steps} steps of batch ${c.batch}, lr ${c.lr}, seed ${c.seed}`);
   out(step > 0 ? `resuming ${resolve(dir)} at step ${step}` : `run directory ${resolve(dir)}`);
 
   let interrupted = false;

@@ -28,7 +28,7 @@ import { indexSelect } from '../../ops/indexing.js';
 import { splitKey } from '../../ops/random.js';
 import { noGrad } from '../../autodiff/tape.js';
 import { evalMode, train } from '../../nn/module.js';
-import { toyDataset } from '../../zoo/data/toy2d.js';
+import { genData } from './data.js';
 import * as vq from '../../zoo/vq/index.js';
 import type { GenConfig } from './config.js';
 import type { GenModel, SampleOutput } from './model.js';
@@ -62,8 +62,8 @@ const codebookOf = (q: Stage): Tensor => (q instanceof vq.SimVQ ? q.codebook() :
 export function buildVq(cfg: GenConfig, key: Key): GenModel {
   const [kq, km] = splitKey(key);
   const { quantizer, stages } = makeQuantizer(cfg, kq!);
-  const model = vq.mlpVQVAE({ key: km!, dim: 2, latentDim: cfg.latentDim, hidden: cfg.hidden[0], quantizer });
-  const data = toyDataset(cfg.data);
+  const data = genData(cfg.data);
+  const model = vq.mlpVQVAE({ key: km!, dim: data.dim, latentDim: cfg.latentDim, hidden: cfg.hidden[0], quantizer });
   const inEval = <T>(f: () => T): T => {
     const was = model.training;
     evalMode(model);
@@ -98,6 +98,6 @@ export function buildVq(cfg: GenConfig, key: Key): GenModel {
       const m = inEval(() => vq.evaluateVq(model, tidy(() => data.sample(k, 1024))));
       return { usage: m.usage, perplexity: m.perplexity, mse: m.mse };
     },
-    describe: `${cfg.model} VQ-VAE (MLP 2→${cfg.hidden[0]}→${cfg.latentDim}, ${cfg.model === 'residual' ? `${cfg.stages} stages × ` : ''}${cfg.codes} codes)`,
+    describe: `${cfg.model} VQ-VAE (MLP ${data.dim}→${cfg.hidden[0]}→${cfg.latentDim}, ${cfg.model === 'residual' ? `${cfg.stages} stages × ` : ''}${cfg.codes} codes)`,
   };
 }

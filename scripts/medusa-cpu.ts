@@ -5,7 +5,7 @@
  * frozen); then decode held-out prompts plainly and with Medusa and report
  * the mean accepted length (tokens per base-model call) and tokens/s of each.
  *
- *   npx tsx scripts/medusa-cpu.ts [--run runs/lm-softmax] [--budget 60] [--head-steps 150] [--heads 3] [--tokens 200] [--prompts 4]
+ *   npx tsx scripts/medusa-cpu.ts [--run runs/lm-softmax] [--mixer softmax] [--budget 60] [--head-steps 150] [--heads 3] [--tokens 200] [--prompts 4] [--repeats 3]
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,7 +14,7 @@ import { runTrainLm } from '../src/cli/trainLm.js';
 import { loadRun } from '../src/cli/lmConfig.js';
 import { readCorpus, batchAt } from '../src/zoo/lm/data.js';
 import { randomKey } from '../src/ops/random.js';
-import { MedusaHeads, compareDecoding, fitMedusa, medusaBase, medusaGenerate, cartesianTree, type TreePaths } from '../src/zoo/medusa/index.js';
+import { MedusaHeads, compareDecoding, fitMedusa, medusaBase, medusaGenerate, cartesianTree, type TreePaths, type GenerateResult } from '../src/zoo/medusa/index.js';
 
 const arg = (name: string, dflt: string): string => {
   const i = process.argv.indexOf(name);
@@ -27,14 +27,16 @@ async function main(): Promise<void> {
   const nHeads = Number(arg('--heads', '3'));
   const newTokens = Number(arg('--tokens', '200'));
   const nPrompts = Number(arg('--prompts', '4'));
+  const repeats = Number(arg('--repeats', '3'));
   let dir = arg('--run', '');
+  const mixer = arg('--mixer', 'softmax');
   const cpuMs = (): number => {
     const u = process.cpuUsage();
     return (u.user + u.system) / 1000;
   };
   if (!dir) {
     dir = join(mkdtempSync(join(tmpdir(), 'nabla-medusa-')), 'run');
-    const r = await runTrainLm({ flags: { mixer: 'softmax', steps: 100000, evalEvery: 100000, sampleEvery: 0, logEvery: 50, saveEvery: 100000 }, out: dir, time: budget, budgetClock: cpuMs, plain: true, handleSignals: false }, () => {});
+    const r = await runTrainLm({ flags: { mixer, steps: 100000, evalEvery: 100000, sampleEvery: 0, logEvery: 50, saveEvery: 100000 }, out: dir, time: budget, budgetClock: cpuMs, plain: true, handleSignals: false }, () => {});
     console.log(`base: ${r.step} steps in ${budget} CPU-s, last loss ${r.losses[r.losses.length - 1]?.toFixed(3)} (run ${dir})`);
   }
   const { model, tokenizer, config } = loadRun(dir);
@@ -55,22 +57,32 @@ async function main(): Promise<void> {
   const held = text.slice(Math.floor(text.length * (1 - config.heldOut)));
   const prompts = Array.from({ length: nPrompts }, (_, i) => tokenizer.encode(held.slice(1000 * i + 200, 1000 * i + 232)));
   const trees: [string, TreePaths | undefined][] = [['default (sparse, 24 candidates)', undefined], ['chain of heads (top-1 each)', cartesianTree(Array.from({ length: nHeads }, () => 1))], ['cartesian 3×2×1', cartesianTree([3, 2, 1].slice(0, nHeads))]];
-  console.log('\n| tree | acceptance | mean accepted length | plain tokens/s | Medusa tokens/s | speedup | same text as greedy |');
-  console.log('|---|---|---:|---:|---:|---:|---|');
+  console.log(`\nbase mixer: ${config.mixer}, ${nHeads} heads, ${newTokens} new tokens from each of ${prompts.length} held-out prompts`);
+  console.log('| tree | acceptance | mean accepted length | plain ms/call | Medusa ms/call | plain tokens/s | Medusa tokens/s | speedup | same text as greedy |');
+  console.log('|---|---|---:|---:|---:|---:|---:|---:|---|');
   for (const [name, tree] of trees) {
-    let acc = 0, plainTps = 0, medTps = 0, same = true;
+    let acc = 0, plainTps = 0, medTps = 0, plainCall = 0, medCall = 0, same = true;
+    const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
     for (const p of prompts) {
-      const c = compareDecoding(base, heads, p, { maxNewTokens: newTokens, tree });
-      acc += c.medusa.meanAccepted / prompts.length;
-      plainTps += c.plain.tokensPerSecond / prompts.length;
-      medTps += c.medusa.tokensPerSecond / prompts.length;
-      same &&= c.sameOutput;
+      // interleaved repeats, medians: the host's load moves a lot between calls
+      const runs: { plain: GenerateResult; medusa: GenerateResult }[] = [];
+      for (let r = 0; r < repeats; r++) {
+        const c = compareDecoding(base, heads, p, { maxNewTokens: newTokens, tree });
+        same &&= c.sameOutput;
+        runs.push(c);
+      }
+      const m = runs[0]!.medusa;
+      acc += m.meanAccepted / prompts.length;
+      plainTps += median(runs.map((r) => r.plain.tokensPerSecond)) / prompts.length;
+      medTps += median(runs.map((r) => r.medusa.tokensPerSecond)) / prompts.length;
+      plainCall += median(runs.map((r) => (1000 * r.plain.seconds) / r.plain.steps)) / prompts.length;
+      medCall += median(runs.map((r) => (1000 * r.medusa.seconds) / r.medusa.steps)) / prompts.length;
     }
-    console.log(`| ${name} | greedy | ${acc.toFixed(2)} | ${plainTps.toFixed(0)} | ${medTps.toFixed(0)} | ${(medTps / plainTps).toFixed(2)}x | ${same ? 'yes' : 'NO'} |`);
+    console.log(`| ${name} | greedy | ${acc.toFixed(2)} | ${plainCall.toFixed(1)} | ${medCall.toFixed(1)} | ${plainTps.toFixed(0)} | ${medTps.toFixed(0)} | ${(medTps / plainTps).toFixed(2)}x | ${same ? 'yes' : 'NO'} |`);
   }
   let acc = 0;
   for (const p of prompts) acc += medusaGenerate(base, heads, p, { maxNewTokens: newTokens, acceptance: 'typical', temperature: 0.7, key: randomKey(5) }).meanAccepted / prompts.length;
-  console.log(`| default | typical (T 0.7, ε 0.09, δ 0.3) | ${acc.toFixed(2)} | | | | |`);
+  console.log(`| default | typical (T 0.7, ε 0.09, δ 0.3) | ${acc.toFixed(2)} | | | | | | |`);
   const sample = medusaGenerate(base, heads, prompts[0]!, { maxNewTokens: 120 });
   console.log(`\nprompt: ${JSON.stringify(tokenizer.decode(prompts[0]!))}\ngreedy Medusa: ${JSON.stringify(tokenizer.decode(sample.tokens))}`);
   process.exit(0);

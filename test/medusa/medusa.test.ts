@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import * as nb from '../../src/index.js';
 import { nn } from '../../src/index.js';
 import '../../src/zoo/rnn/index.js';
+import '../../src/zoo/ssm/index.js';
 import {
   MedusaHeads, MixerLM, buildTree, cartesianTree, chainTree, compareDecoding, DEFAULT_TREE, fitMedusa, generate, greedyAccept,
   medusa1Loss, medusa2Loss, medusaGenerate, treeTokens, typicalAccept, topKIndices,
@@ -119,12 +120,15 @@ const stacks: [string, MixerSpec | MixerSpec[]][] = [
   ['linear (branched recurrent state)', { kind: 'linear', heads: 2 }],
   ['lstm (branched recurrent state)', { kind: 'lstm' }],
   ['hybrid: linear then softmax', [{ kind: 'linear', heads: 2 }, { kind: 'softmax', heads: 2 }]],
+  ['gru, mamba (branched; a state tensor without a batch axis)', [{ kind: 'gru' }, { kind: 'mamba' }]],
+  ['transformer-vq, sparse-local (branched caches)', [{ kind: 'transformer-vq', heads: 2, block: 2, codes: 4 }, { kind: 'sparse-local', heads: 2, window: 3 }]],
 ];
 
 describe('tree verification', () => {
   it.each(stacks)('%s: each candidate gets the logits of a plain pass over prompt + its path; decoding continues after the accepted path', (_n, mixer) => {
     nb.tidy(() => {
       const lm = model(mixer, 5);
+      nn.evalMode(lm); // Transformer-VQ's codebook moves (EMA) in training passes
       const prompt = [3, 1, 4, 1, 5];
       const tree = buildTree([[0], [1], [0, 0], [0, 1], [1, 0], [0, 0, 0]]);
       const toks = [2, 6, 7, 0, 3, 5, 1];

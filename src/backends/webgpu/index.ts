@@ -17,6 +17,7 @@ import { registerMatmul } from './kernels/matmul.js';
 import { registerIndexing } from './kernels/indexing.js';
 import { registerMovement } from './kernels/movement.js';
 import { registerConv } from './kernels/conv.js';
+import { registerLines } from './kernels/lines.js';
 import { registerFused } from './kernels/fused/index.js';
 
 export { WebGpuBackend } from './backend.js';
@@ -33,6 +34,7 @@ async function create(): Promise<WebGpuBackend | null> {
   registerIndexing(b);
   registerMovement(b);
   registerConv(b);
+  registerLines(b);
   registerFused(b);
   return b;
 }

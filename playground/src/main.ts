@@ -1,0 +1,113 @@
+/**
+ * The playground page: panels for 2-D diffusion and flows and for VQ
+ * codebook usage; the models train in a Web Worker (worker.ts) so the page
+ * stays responsive; charts by uPlot (small, fast, canvas-based, no
+ * dependencies: fitting for live loss curves of thousands of points).
+ */
+import uPlot from 'uplot';
+import 'uplot/dist/uPlot.min.css';
+import { drawScatter } from './scatter.js';
+import type { FromWorker, ToWorker } from './protocol.js';
+import { SAMPLERS, VQ_VARIANTS, type Method, type SamplerName } from './tasks.js';
+import { TOY_DATASETS } from '../../src/zoo/data/toy2d.js';
+
+const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
+const worker = new Worker(new URL('./worker.ts', import.meta.url), { type: 'module' });
+const send = (m: ToWorker): void => worker.postMessage(m);
+
+// tabs
+document.querySelectorAll<HTMLButtonElement>('.tab').forEach((b) =>
+  b.addEventListener('click', () => {
+    document.querySelectorAll('.tab, .panel').forEach((e) => e.classList.remove('active'));
+    b.classList.add('active');
+    $(b.dataset.panel!).classList.add('active');
+  }),
+);
+
+// diffusion panel
+const dataSel = $<HTMLSelectElement>('dm-data');
+for (const name of Object.keys(TOY_DATASETS)) dataSel.add(new Option(name, name, name === 'twoMoons', name === 'twoMoons'));
+const samplerSel = $<HTMLSelectElement>('dm-sampler');
+for (const s of SAMPLERS) samplerSel.add(new Option(s, s));
+const lossData: [number[], number[]] = [[], []];
+const lossPlot = new uPlot({ width: 460, height: 240, scales: { x: { time: false }, y: { distr: 3 } }, series: [{}, { label: 'loss', stroke: '#2a6ebb' }] }, lossData, $('dm-loss'));
+const status = $('dm-status');
+const canvas = $<HTMLCanvasElement>('dm-canvas');
+
+$('dm-start').addEventListener('click', () => {
+  lossData[0].length = 0;
+  lossData[1].length = 0;
+  const method = $<HTMLSelectElement>('dm-method').value as Method;
+  samplerSel.value = method === 'flow' ? 'flow-euler' : method === 'ddpm' ? 'ddpm' : 'heun';
+  send({ type: 'train', dataset: dataSel.value, method, steps: Number($<HTMLInputElement>('dm-steps').value), lr: Number($<HTMLInputElement>('dm-lr').value), seed: 0 });
+  status.textContent = 'training…';
+});
+$('dm-stop').addEventListener('click', () => send({ type: 'stop' }));
+$('dm-resume').addEventListener('click', () => send({ type: 'resume' }));
+$('dm-sample').addEventListener('click', () => send({ type: 'sample', sampler: samplerSel.value as SamplerName, nfe: Number($<HTMLInputElement>('dm-nfe').value), n: 1000 }));
+$('dm-save').addEventListener('click', () => send({ type: 'save' }));
+
+// VQ panel
+const vqStep: number[] = [];
+const usage: number[][] = VQ_VARIANTS.map(() => []);
+const mse: number[][] = VQ_VARIANTS.map(() => []);
+const colors = ['#c0392b', '#2a6ebb', '#27ae60'];
+const series = [{}, ...VQ_VARIANTS.map((v, i) => ({ label: v, stroke: colors[i] }))];
+const usagePlot = new uPlot({ width: 460, height: 240, scales: { x: { time: false } }, series }, [vqStep, ...usage], $('vq-usage'));
+const msePlot = new uPlot({ width: 460, height: 240, scales: { x: { time: false } }, series }, [vqStep, ...mse], $('vq-mse'));
+$('vq-start').addEventListener('click', () => {
+  vqStep.length = 0;
+  usage.forEach((u) => (u.length = 0));
+  mse.forEach((u) => (u.length = 0));
+  send({ type: 'vq', steps: Number($<HTMLInputElement>('vq-steps').value), codes: Number($<HTMLInputElement>('vq-codes').value) });
+  $('vq-status').textContent = 'training…';
+});
+$('vq-stop').addEventListener('click', () => send({ type: 'stop' }));
+
+worker.onmessage = (ev: MessageEvent<FromWorker>): void => {
+  const m = ev.data;
+  switch (m.type) {
+    case 'ready':
+      $('backend').textContent = `backend: ${m.backend}`;
+      break;
+    case 'loss':
+      m.losses.forEach((l, i) => {
+        lossData[0].push(m.step - m.losses.length + i + 1);
+        lossData[1].push(l);
+      });
+      lossPlot.setData(lossData);
+      status.textContent = `step ${m.step}, loss ${m.losses[m.losses.length - 1]!.toFixed(4)}, ${m.stepsPerSec.toFixed(1)} steps/s`;
+      status.dataset.loss = String(m.losses[m.losses.length - 1]);
+      break;
+    case 'done':
+      status.textContent += ' — done';
+      status.dataset.done = 'true';
+      break;
+    case 'samples':
+      drawScatter(canvas, [{ points: m.data, color: 'rgba(0,0,0,0.25)' }, { points: m.points, color: '#2a6ebb' }], m.trajectories);
+      canvas.dataset.samples = String(m.points.length / 2);
+      status.textContent = `${m.sampler}: ${m.nfe} evaluations`;
+      break;
+    case 'weights': {
+      const url = URL.createObjectURL(new Blob([m.bytes as Uint8Array<ArrayBuffer>], { type: 'application/octet-stream' }));
+      const a = Object.assign(document.createElement('a'), { href: url, download: 'nabla-playground.safetensors' });
+      a.click();
+      URL.revokeObjectURL(url);
+      break;
+    }
+    case 'vq':
+      vqStep.push(m.step);
+      VQ_VARIANTS.forEach((v, i) => {
+        usage[i]!.push(m.metrics[v].usage);
+        mse[i]!.push(m.metrics[v].mse);
+      });
+      usagePlot.setData([vqStep, ...usage]);
+      msePlot.setData([vqStep, ...mse]);
+      $('vq-status').textContent = `step ${m.step}: ` + VQ_VARIANTS.map((v) => `${v} ${(100 * m.metrics[v].usage).toFixed(0)}%`).join(', ');
+      break;
+    case 'error':
+      status.textContent = `error: ${m.message}`;
+      console.warn('worker:', m.message);
+      break;
+  }
+};

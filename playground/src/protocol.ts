@@ -1,0 +1,20 @@
+/** Messages between the page and the training worker. */
+import type { Method, SamplerName, VqVariant } from './tasks.js';
+import type { VqMetrics } from '../../src/zoo/vq/index.js';
+
+export type ToWorker =
+  | { type: 'train'; dataset: string; method: Method; steps: number; lr: number; seed: number }
+  | { type: 'stop' }
+  | { type: 'resume' }
+  | { type: 'sample'; sampler: SamplerName; nfe: number; n: number }
+  | { type: 'save' }
+  | { type: 'vq'; steps: number; codes: number };
+
+export type FromWorker =
+  | { type: 'ready'; backend: string }
+  | { type: 'loss'; step: number; losses: number[]; stepsPerSec: number }
+  | { type: 'done'; step: number }
+  | { type: 'samples'; points: Float64Array; trajectories: Float64Array[]; data: Float64Array; nfe: number; sampler: string }
+  | { type: 'weights'; bytes: Uint8Array }
+  | { type: 'vq'; step: number; metrics: Record<VqVariant, VqMetrics> }
+  | { type: 'error'; message: string };

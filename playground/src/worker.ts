@@ -1,0 +1,103 @@
+/**
+ * The training worker: runs a task in chunks of steps, posting losses after
+ * each chunk and yielding to the event loop in between, so stop, resume,
+ * sample and save messages are handled while a model trains.
+ */
+import { DiffusionTask, VqRace } from './tasks.js';
+import type { FromWorker, ToWorker } from './protocol.js';
+import { tidy } from '../../src/core/memory.js';
+import { randomKey } from '../../src/ops/random.js';
+import { dispose } from '../../src/nn/module.js';
+
+const post = (m: FromWorker, transfer: Transferable[] = []): void => (self as unknown as Worker).postMessage(m, transfer);
+
+let task: DiffusionTask | null = null;
+let target = 0;
+let running = false;
+let race: VqRace | null = null;
+let raceTarget = 0;
+
+function backendLine(): string {
+  const isolated = (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true;
+  const gpu = typeof navigator !== 'undefined' && 'gpu' in navigator;
+  return `CPU (WebAssembly${isolated ? ', threads available: cross-origin isolated' : ', single thread: not cross-origin isolated'}); WebGPU ${gpu ? 'offered by this browser' : 'not offered'}`;
+}
+
+function loop(): void {
+  if (!running || !task) return;
+  if (task.step >= target) {
+    running = false;
+    post({ type: 'done', step: task.step });
+    return;
+  }
+  const t0 = performance.now();
+  const n = Math.min(10, target - task.step);
+  try {
+    const losses = task.train(n);
+    post({ type: 'loss', step: task.step, losses, stepsPerSec: (1000 * n) / (performance.now() - t0) });
+  } catch (e) {
+    running = false;
+    post({ type: 'error', message: String((e as Error).message ?? e) });
+    return;
+  }
+  setTimeout(loop, 0);
+}
+
+function vqLoop(): void {
+  if (!race || race.step >= raceTarget) return;
+  try {
+    const metrics = race.train(Math.min(25, raceTarget - race.step));
+    post({ type: 'vq', step: race.step, metrics });
+  } catch (e) {
+    post({ type: 'error', message: String((e as Error).message ?? e) });
+    return;
+  }
+  setTimeout(vqLoop, 0);
+}
+
+self.onmessage = (ev: MessageEvent<ToWorker>): void => {
+  const m = ev.data;
+  try {
+    switch (m.type) {
+      case 'train':
+        if (task) dispose(task.net);
+        task = new DiffusionTask({ dataset: m.dataset, method: m.method, lr: m.lr, seed: m.seed });
+        target = m.steps;
+        running = true;
+        loop();
+        break;
+      case 'stop':
+        running = false;
+        if (race) raceTarget = race.step;
+        break;
+      case 'resume':
+        if (task && !running) {
+          running = true;
+          loop();
+        }
+        break;
+      case 'sample': {
+        if (!task) throw new Error('train a model first');
+        const s = task.sample(m.sampler, m.nfe, m.n);
+        const data = tidy(() => task!.sampleData(randomKey(123), m.n).toF64());
+        post({ type: 'samples', points: s.points, trajectories: s.trajectories, data, nfe: s.nfe, sampler: m.sampler });
+        break;
+      }
+      case 'save': {
+        if (!task) throw new Error('train a model first');
+        const bytes = task.weights();
+        post({ type: 'weights', bytes }, [bytes.buffer]);
+        break;
+      }
+      case 'vq':
+        race = new VqRace(m.codes);
+        raceTarget = m.steps;
+        vqLoop();
+        break;
+    }
+  } catch (e) {
+    post({ type: 'error', message: String((e as Error).message ?? e) });
+  }
+};
+
+post({ type: 'ready', backend: backendLine() });

@@ -1,0 +1,58 @@
+/**
+ * The playground's tasks in Node (the browser runs the same code in a
+ * worker): chunked training lowers the loss, sampling returns points and
+ * trajectories, the weights it downloads load back into a fresh model and
+ * give the same outputs, and the VQ race reports metrics per quantiser.
+ */
+import { describe, expect, it } from 'vitest';
+import * as nb from '../../src/index.js';
+import * as df from '../../src/zoo/diffusion/index.js';
+import { DiffusionTask, VqRace, VQ_VARIANTS } from '../../playground/src/tasks.js';
+
+describe('playground tasks', () => {
+  it('a flow-matching task trains in chunks, samples with trajectories, and its safetensors weights reload with equal outputs', () => {
+    const task = new DiffusionTask({ dataset: 'twoMoons', method: 'flow', lr: 3e-3, seed: 0, hidden: [32, 32], batch: 128 });
+    const first = task.train(10);
+    const later = [...task.train(40), ...task.train(40)];
+    expect(task.step).toBe(90);
+    const mean = (a: number[]): number => a.reduce((s, v) => s + v) / a.length;
+    expect(mean(later.slice(-20))).toBeLessThan(mean(first));
+    const s = task.sample('flow-euler', 8, 100, 5);
+    expect(s.nfe).toBe(8);
+    expect(s.points.length).toBe(200);
+    expect(s.trajectories.length).toBe(5);
+    expect(s.trajectories[0]!.length).toBe(2 * 9); // the start and 8 steps
+    // the download, loaded in Node
+    const bytes = task.weights();
+    const st = nb.parseSafetensors(bytes);
+    const fresh = new df.TimeMlp(2, { key: nb.randomKey(99), hidden: [32, 32] });
+    nb.nn.loadStateDict(fresh, st.tensors);
+    const x = nb.normal(nb.randomKey(3), [7, 2]);
+    const c = nb.full([7], 0.4);
+    expect(nb.max(nb.abs(nb.sub(fresh.forward(x, c), task.net.forward(x, c)))).item()).toBe(0);
+    expect(st.metadata?.method).toBe('flow');
+    expect(() => task.sample('ddim', 4, 10)).not.toThrow();
+    expect(() => new DiffusionTask({ dataset: 'nope', method: 'flow', lr: 1e-3, seed: 0 })).toThrow(/unknown data set 'nope'/);
+  });
+
+  it('DDPM and EDM tasks train and sample with their samplers', () => {
+    for (const [method, sampler] of [['ddpm', 'ddpm'], ['edm', 'heun']] as const) {
+      const task = new DiffusionTask({ dataset: 'eightGaussians', method, lr: 3e-3, seed: 1, hidden: [16], batch: 32 });
+      task.train(3);
+      const s = task.sample(sampler, 9, 20, 2);
+      expect(s.points.every(Number.isFinite)).toBe(true);
+      expect(s.nfe).toBe(9);
+    }
+  });
+
+  it('the VQ race reports usage, perplexity and MSE for STE, rotation and SimVQ', () => {
+    const race = new VqRace(16);
+    const m = race.train(5);
+    expect(race.step).toBe(5);
+    for (const v of VQ_VARIANTS) {
+      expect(m[v].usage).toBeGreaterThan(0);
+      expect(m[v].usage).toBeLessThanOrEqual(1);
+      expect(m[v].mse).toBeGreaterThan(0);
+    }
+  });
+});

@@ -16,7 +16,7 @@ import type { Tensor } from '../../core/tensor.js';
 import { tidy } from '../../core/memory.js';
 import { gradients } from '../../autodiff/backward.js';
 import { foldIn, randomKey, splitKey } from '../../ops/random.js';
-import { trainableParameters } from '../../nn/module.js';
+import { dispose, trainableParameters } from '../../nn/module.js';
 import { adamw } from '../../optim/adam.js';
 import { warmupCosine } from '../../optim/schedules.js';
 import { disposeOptimizerState, type OptimizerState } from '../../optim/optimizer.js';
@@ -173,5 +173,6 @@ export async function runTrainGen(kind: GenKind, o: TrainGenOptions, out: (line:
     out(`continue:  nabla train ${kind} --out ${dir} --resume --steps ${c.steps * 2}`);
     out(`sample:    nabla sample ${dir} --sampler ${model.samplers[0]}${model.defaultSteps ? ` --steps ${model.defaultSteps}` : ''}   (samplers: ${model.samplers.join(', ')})`);
   }
+  dispose(model.module);
   return { dir, config: c, losses, step, interrupted, pictures };
 }

@@ -25,6 +25,7 @@ import { add, mul, sum } from '../../src/ops/index.js';
 import { matmulT } from '../../src/ops/matmul.js';
 import { adamw } from '../../src/optim/adam.js';
 import { disposeOptimizerState } from '../../src/optim/optimizer.js';
+import { flashAttention } from '../../src/zoo/attention/flash.js';
 import { Gpt, causalMask, gptStepFlops, type GptConfig } from '../gptModel.js';
 
 interface Result { name: string; shape: string; dtype: string; ms?: number; value?: number; unit?: string; error?: string }
@@ -101,6 +102,29 @@ async function attention(ns: number[]): Promise<void> {
   }
 }
 
+/** FlashAttention forward + backward (the fused WGSL kernels), causal, B=4, H=16, d=64. */
+async function flash(ns: number[]): Promise<void> {
+  const [B, H, d] = [4, 16, 64];
+  for (const n of ns) {
+    try {
+      const q = normal(randomKey(3), [B, H, n, d], { dtype: 'f32', requiresGrad: true });
+      const k = normal(randomKey(4), [B, H, n, d], { dtype: 'f32', requiresGrad: true });
+      const v = normal(randomKey(5), [B, H, n, d], { dtype: 'f32', requiresGrad: true });
+      const step = (): void => {
+        const loss = tidy(() => sum(flashAttention(q, k, v, { causal: true })));
+        backward(loss);
+        loss.dispose();
+        for (const t of [q, k, v]) { t.grad?.dispose(); t.grad = null; }
+      };
+      const ms = await time(step, n >= 8192 ? 1 : 2, 3);
+      record({ name: 'attention-fwd-bwd (flash)', shape: `B${B} H${H} n${n} d${d} causal`, dtype: 'f32', ms, value: (3.5 * 2 * B * H * n * n * d) / (ms * 1e9), unit: 'TFLOP/s' });
+      for (const t of [q, k, v]) t.dispose();
+    } catch (e) {
+      record({ name: 'attention-fwd-bwd (flash)', shape: `n${n}`, dtype: 'f32', error: String((e as Error).message ?? e).slice(0, 300) });
+    }
+  }
+}
+
 /** The GPT training step of the CPU benchmark scaled up: 12 layers, d=768, 12 heads, T=256, batch 8; AdamW. */
 async function gptStep(c: GptConfig, batch: number): Promise<void> {
   try {
@@ -144,8 +168,9 @@ async function main(): Promise<void> {
     await gemm('f32', sizes);
     if (ctx?.f16) await gemm('f16', sizes);
     else record({ name: 'hgemm', shape: '', dtype: 'f16', error: 'the adapter has no shader-f16' });
-    const only = arg('only', 'attention,gpt').split(',');
+    const only = arg('only', 'attention,flash,gpt').split(',');
     if (only.includes('attention')) await attention(arg('attn-n', '1024,2048,4096').split(',').map(Number));
+    if (only.includes('flash')) await flash(arg('flash-n', '1024,2048,4096,8192,16384').split(',').map(Number));
     if (only.includes('gpt')) await gptStep({ vocab: 256, T: 256, d: 768, heads: 12, layers: 12 }, 8);
   }
   writeFileSync(arg('out', 'gpu-nabla.json'), JSON.stringify(results, null, 1));

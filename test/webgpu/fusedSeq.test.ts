@@ -16,6 +16,8 @@ import { selectiveScan } from '../../src/zoo/ssm/selectiveScan.js';
 import { selectiveScanRef, type SelectiveScanInputs } from '../../src/zoo/ssm/selectiveScan.ref.js';
 import { rnnScan } from '../../src/zoo/rnn/rnnScan.js';
 import { rnnScanRef } from '../../src/zoo/rnn/cells.ref.js';
+import { linearAttentionChunked } from '../../src/zoo/attention/linear.js';
+import { linearAttentionParallel } from '../../src/zoo/attention/linear.ref.js';
 import { expectClose } from '../helpers/check.js';
 import { mulberry32, randn } from '../helpers/rng.js';
 import { gpuForTests } from './device.js';
@@ -47,7 +49,7 @@ describe.skipIf(!gpu)(gpu ? 'fused sequence kernels on webgpu' : `fused sequence
   });
 
   /** fused on the GPU (f32) vs naive on the CPU (f64), values and gradients; `ops` must not fall back. */
-  async function parity(label: string, ins: Input[], fused: Fn, naive: Fn, ops: string[], tol = 1e-4, seed = 5): Promise<void> {
+  async function parity(label: string, ins: Input[], fused: Fn, naive: Fn, ops: string[], tol = 1e-4, seed = 5, mustLaunch?: string): Promise<void> {
     const rng = mulberry32(seed);
     const vals = ins.map((s) => Array.from({ length: s.shape.reduce((a, b) => a * b, 1) }, () => Math.fround((s.map ?? ((z) => z))(randn(rng)))));
     const xc = ins.map((s, i) => nb.tensor(vals[i]!, s.shape, { dtype: 'f64', backend: nb.cpu() }));
@@ -60,8 +62,22 @@ describe.skipIf(!gpu)(gpu ? 'fused sequence kernels on webgpu' : `fused sequence
         .reduce((a, t) => nb.add(a, t));
     const argnums = ins.map((_, i) => i);
     g.fallbacks.clear();
-    const got = on(g, () => fused(...xg));
-    const gotG = on(g, () => nb.grad(loss(g, fused), { argnums })(...xg)) as Tensor[];
+    // record the shaders launched, to see the fused kernel run (not a composite of other kernels)
+    const keys = new Set<string>();
+    const launch = g.launch.bind(g);
+    g.launch = (key, ...rest) => {
+      keys.add(key);
+      launch(key, ...rest);
+    };
+    let got: Tensor[];
+    let gotG: Tensor[];
+    try {
+      got = on(g, () => fused(...xg));
+      gotG = on(g, () => nb.grad(loss(g, fused), { argnums })(...xg)) as Tensor[];
+    } finally {
+      g.launch = launch;
+    }
+    if (mustLaunch) expect([...keys].some((k) => k.startsWith(mustLaunch)), `${label}: ${mustLaunch} launched`).toBe(true);
     const wantG = on(nb.cpu(), () => nb.grad(loss(nb.cpu(), naive), { argnums })(...xc)) as Tensor[];
     for (let k = 0; k < want.length; k++) expectClose(await g.readF64(got[k]!), want[k]!.toF64(), tol, `${label}: output ${k}`);
     for (let i = 0; i < ins.length; i++) expectClose(await g.readF64(gotG[i]!), wantG[i]!.toF64(), tol, `${label}: gradient of input ${i}`);
@@ -149,6 +165,27 @@ describe.skipIf(!gpu)(gpu ? 'fused sequence kernels on webgpu' : `fused sequence
             return c ? [hs, h, c] : [hs, h];
           },
           OPS,
+        );
+      });
+    }
+  });
+
+  describe('causal chunked linear attention', () => {
+    // the composite's own primitives: if any ran (on the GPU or not), the fused path was not taken
+    const COMPOSITE = ['tril', 'cumsum', 'shiftAxis'];
+    const pos = (z: number): number => Math.abs(z) + 0.1;
+    for (const normalize of [true, false]) {
+      it(`${normalize ? 'normalised' : 'numerator only'}: (2, 3) heads, n = 45 (two 32-row chunks, one partial), f = 5, dv = 19 (two column blocks)`, async () => {
+        const opts = { causal: true, normalize, eps: 1e-6 };
+        await parity(
+          `linear attention normalize=${normalize}`,
+          [{ shape: [2, 3, 45, 5], map: pos }, { shape: [2, 3, 45, 5], map: pos }, { shape: [2, 3, 45, 19] }],
+          (q, k, v) => [linearAttentionChunked(q!, k!, v!, { ...opts, chunk: 16 })],
+          (q, k, v) => [linearAttentionParallel(q!, k!, v!, opts)],
+          COMPOSITE,
+          1e-4,
+          5,
+          'fused:linattn',
         );
       });
     }

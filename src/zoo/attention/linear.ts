@@ -70,6 +70,12 @@ export function linearAttentionChunked(fq: Tensor, fk: Tensor, v: Tensor, opts: 
     }
     const c = opts.chunk ?? 64;
     if (!Number.isInteger(c) || c < 1) throw new Error(`linearAttentionChunked: chunk must be a positive integer, got ${c}`);
+    if (fq.backend !== 'cpu') {
+      // a device backend with a fused kernel (WebGPU: kernels/fused/linearAttention.ts); undefined when it does not fit
+      const dev = fq.storage.backend as { linearAttention?: (q: Tensor, k: Tensor, v: Tensor, o: { normalize: boolean; eps: number }) => Tensor | undefined };
+      const r = dev.linearAttention?.(fq, fk, v, { normalize, eps });
+      if (r) return r;
+    }
     const n = fq.shape[fq.ndim - 2]!;
     const N = Math.ceil(n / c);
     const lead = fq.shape.slice(0, -2);

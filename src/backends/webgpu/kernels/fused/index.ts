@@ -10,6 +10,8 @@ import { registerNorm } from './norm.js';
 import { registerSoftmax } from './softmax.js';
 import { registerScan } from './scan.js';
 import { registerRnn } from './rnn.js';
+import { linearAttentionGpu, type LinearGpuOptions } from './linearAttention.js';
+import type { Tensor } from '../../../../core/tensor.js';
 
 export function registerFused(b: WebGpuBackend): void {
   registerSoftmax(b);
@@ -17,4 +19,6 @@ export function registerFused(b: WebGpuBackend): void {
   registerActivationGrads(b);
   registerScan(b);
   registerRnn(b);
+  // not an op: zoo/attention/linear.ts asks the tensors' backend for it (as flashAttention does)
+  Object.assign(b, { linearAttention: (q: Tensor, k: Tensor, v: Tensor, o: LinearGpuOptions) => linearAttentionGpu(b, q, k, v, o) });
 }

@@ -54,6 +54,22 @@ describe('every diffusion sampler by name', () => {
   });
 });
 
+describe('reflow', () => {
+  it('rectified-flow --reflow-from trains on the couplings of a flow-matching run, and refuses other runs', async () => {
+    const fm = await train('diffusion', tiny('flow-matching'));
+    const rf = await train('diffusion', tiny('rectified-flow', { reflowFrom: fm.dir, steps: 2 }));
+    expect(rf.losses).toHaveLength(2);
+    expect(rf.losses.every(Number.isFinite)).toBe(true);
+    // the loss is not plain flow matching's: the pairs come from the teacher
+    const plain = await train('diffusion', tiny('rectified-flow', { steps: 2 }));
+    expect(rf.losses).not.toEqual(plain.losses);
+    const edm = await train('diffusion', tiny('edm'));
+    await expect(train('diffusion', tiny('rectified-flow', { reflowFrom: edm.dir }))).rejects.toThrow(/^--reflow-from .*: reflow needs a flow-matching or rectified-flow run, but that run is a diffusion 'edm' run$/);
+    await expect(train('diffusion', tiny('rectified-flow', { reflowFrom: fm.dir, data: 'twoMoons' }))).rejects.toThrow(/that run learned 'eightGaussians' but this one is on 'twoMoons'; use --data eightGaussians$/);
+    await expect(train('diffusion', tiny('edm', { reflowFrom: fm.dir }))).rejects.toThrow(/'reflowFrom' is for the rectified-flow model \(reflow\), not 'edm'/);
+  });
+});
+
 describe('--resume', () => {
   // a run split in two (--until, then --resume) equals the uninterrupted run: losses and final weights
   it.each([

@@ -4,7 +4,7 @@
  * onto GenConfig fields (config.ts); a flag given overrides --config, which
  * overrides the defaults.
  */
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { GEN_DATA } from './data.js';
 import { MODELS, type GenConfig, type GenKind } from './config.js';
@@ -39,7 +39,9 @@ Examples:
   nabla train diffusion --out runs/fm --model flow-matching --data twoMoons --hidden 64,64
   nabla train diffusion --config diffusion.json --steps 300      (flags override the file)
   nabla train diffusion --out runs/edm --resume --steps 4000     (continue exactly where it stopped)
-  nabla sample runs/edm --sampler dpmpp-2m --steps 12`,
+  nabla sample runs/edm --sampler dpmpp-2m --steps 12
+  nabla train diffusion --out runs/rf2 --model rectified-flow --reflow-from runs/fm   (reflow: straighter paths)
+  nabla sample runs/rf2 --sampler flow-euler --steps 1`,
   flow: `
 Models: ${MODELS.flow.join(', ')} (ffjord samplers: rk4, euler, heun, dopri5; the others: inverse)
 Data sets: ${Object.keys(GEN_DATA).join(', ')} (shapes: 8×8 images)
@@ -80,6 +82,7 @@ interface TrainFlags {
   sampler?: string;
   sampleSteps?: number;
   samples?: number;
+  reflowFrom?: string;
 }
 
 function addTrain(train: Command, kind: GenKind, out: (line: string) => void): void {
@@ -109,6 +112,7 @@ function addTrain(train: Command, kind: GenKind, out: (line: string) => void): v
     .option('--sampler <name>', 'sampler of the pictures drawn at the end')
     .option('--sample-steps <n>', 'sampler steps of the pictures drawn at the end', int('--sample-steps', 1))
     .option('--samples <n>', 'points in the sample pictures', int('--samples', 1));
+  if (kind === 'diffusion') cmd.option('--reflow-from <run>', 'rectified-flow: reflow, training on the couplings (ODE(noise), noise) of this flow-matching / rectified-flow run');
   if (kind === 'flow') cmd.option('--layers <n>', 'couplings / steps of flow; ffjord: RK4 steps in training', int('--layers', 1));
   if (kind === 'vq') {
     cmd
@@ -134,6 +138,7 @@ function addTrain(train: Command, kind: GenKind, out: (line: string) => void): v
       sampler: f.sampler,
       sampleSteps: f.sampleSteps,
       samples: f.samples,
+      reflowFrom: f.reflowFrom === undefined ? undefined : resolve(f.reflowFrom),
     };
     const dir = f.out ?? join('runs', `${kind}-${f.model ?? 'default'}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
     await runTrainGen(kind, { out: dir, config: f.config, resume: f.resume, until: f.until, plain: f.plain, noPictures: f.pictures === false, flags }, out);

@@ -44,6 +44,8 @@ export interface GenConfig {
   sampler?: string;
   sampleSteps?: number;
   samples: number;
+  /** rectified-flow only: reflow, i.e. train on the couplings (ODE(x₁), x₁) of this run's flow (a flow-matching or rectified-flow run) */
+  reflowFrom?: string;
 }
 
 /** Keys a config file may hold, with their types, for the validation messages. */
@@ -64,6 +66,7 @@ const FIELDS: Readonly<Record<keyof GenConfig, 'string' | 'int' | 'number' | 'in
   sampler: 'string',
   sampleSteps: 'int',
   samples: 'int',
+  reflowFrom: 'string',
 };
 
 /** The defaults of a kind. */
@@ -116,6 +119,7 @@ export function resolveConfig(kind: GenKind, file: Partial<GenConfig>, flags: Pa
   if (!MODELS[kind].includes(c.model)) throw new Error(`unknown ${kind} model '${c.model}'; known: ${MODELS[kind].join(', ')}`);
   if (!(c.data in GEN_DATA)) throw new Error(`unknown data set '${c.data}'; known: ${Object.keys(GEN_DATA).join(', ')}`);
   for (const k of ['steps', 'batch', 'checkpointEvery', 'samples'] as const) if (c[k] < 1) throw new Error(`${where}: '${k}' must be at least 1, got ${c[k]}`);
+  if (c.reflowFrom !== undefined && c.model !== 'rectified-flow') throw new Error(`${where}: 'reflowFrom' is for the rectified-flow model (reflow), not '${c.model}'; add --model rectified-flow or drop --reflow-from`);
   if (kind === 'flow' && c.layers < 1) throw new Error(`${where}: 'layers' must be at least 1 for flows, got ${c.layers}`);
   if (kind === 'vq' && (c.codes < 1 || c.latentDim < 1 || c.stages < 1)) throw new Error(`${where}: 'codes', 'latentDim' and 'stages' must be at least 1 for VQ models`);
   return c;

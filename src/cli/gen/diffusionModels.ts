@@ -21,12 +21,13 @@ import type { Tensor } from '../../core/tensor.js';
 import type { Key } from '../../core/random.js';
 import { tidy } from '../../core/memory.js';
 import { log, mul } from '../../ops/elementwise.js';
-import { normal, splitKey } from '../../ops/random.js';
+import { foldIn, normal, splitKey } from '../../ops/random.js';
 import type { Denoiser, Net } from '../../zoo/diffusion/denoiser.js';
 import * as df from '../../zoo/diffusion/index.js';
 import type { GenConfig } from './config.js';
 import { genData } from './data.js';
 import { thinFrames, type GenModel, type SampleOutput } from './model.js';
+import { loadRunCheckpoint, readRunConfig } from './run.js';
 
 type Run = (D: Denoiser, x: Tensor, sigmas: readonly number[], o: df.SamplerOptions) => df.SampleResult;
 
@@ -123,8 +124,36 @@ function spec(model: string): Spec {
   }
 }
 
+/** Teacher steps of reflow: flow Heun on 16 uniform steps from t = 1 (32 network evaluations per batch). */
+const REFLOW_STEPS = 16;
+
+/**
+ * The flow of another run, loaded to make reflow couplings (Liu et al.
+ * 2209.03003 §2.2): x₀ = ODE(x₁) for fresh noise x₁, the pair then trained
+ * on with flowMatchingLoss(net, x₀, { x1 }).
+ */
+function reflowTeacher(cfg: GenConfig): Denoiser {
+  const dir = cfg.reflowFrom!;
+  const t = readRunConfig(dir);
+  if (t.kind !== 'diffusion' || (t.model !== 'flow-matching' && t.model !== 'rectified-flow')) {
+    throw new Error(`--reflow-from ${dir}: reflow needs a flow-matching or rectified-flow run, but that run is a ${t.kind} '${t.model}' run`);
+  }
+  if (t.data !== cfg.data) throw new Error(`--reflow-from ${dir}: that run learned '${t.data}' but this one is on '${cfg.data}'; use --data ${t.data}`);
+  const teacher = buildDiffusion(t, [0, 0]);
+  loadRunCheckpoint(dir, teacher, t);
+  return spec(t.model).denoiser((teacher.module as df.TimeMlp).net);
+}
+
 export function buildDiffusion(cfg: GenConfig, key: Key): GenModel {
   const s = spec(cfg.model);
+  if (cfg.reflowFrom !== undefined) {
+    const teacher = reflowTeacher(cfg);
+    s.loss = (net, x, k) =>
+      tidy(() => {
+        const { x0, x1 } = df.reflowCouplings(teacher, normal(k, x.shape), { sigmas: df.flowSigmas(REFLOW_STEPS) });
+        return df.flowMatchingLoss(net, x0, { key: foldIn(k, 1), x1 });
+      });
+  }
   const dim = genData(cfg.data).dim;
   const net = new df.TimeMlp(dim, { key, hidden: cfg.hidden, cScale: s.cScale });
   const denoiser = s.denoiser(net.net);
@@ -155,6 +184,6 @@ export function buildDiffusion(cfg: GenConfig, key: Key): GenModel {
     samplers,
     defaultSteps: s.defaultSteps,
     sample,
-    describe: `${cfg.model} (TimeMlp ${dim}→${cfg.hidden.join('→')}→${dim})`,
+    describe: `${cfg.model}${cfg.reflowFrom ? ` reflowed from ${cfg.reflowFrom}` : ''} (TimeMlp ${dim}→${cfg.hidden.join('→')}→${dim})`,
   };
 }

@@ -10,6 +10,7 @@ import { sizeClass } from '../../src/backends/webgpu/pool.js';
 import { getDefaultBackend } from '../../src/ops/creation.js';
 import { releaseWebGpu, toBackend, useBackend } from '../../src/backends/webgpu/index.js';
 import { gpuForTests } from './device.js';
+import { mulberry32 } from '../helpers/rng.js';
 
 describe('pool size classes', () => {
   it('cover the request, waste under a fifth, and are few', () => {
@@ -100,6 +101,22 @@ describe.skipIf(!gpu)(gpu ? 'webgpu backend' : `webgpu backend (skipped: ${reaso
     } finally {
       await useBackend(prev);
     }
+  });
+
+  it('rounds to f16 and bf16 like the CPU (nearest even, overflow to ±inf, NaN kept)', async () => {
+    const rng = mulberry32(5);
+    const vals = [0, -0, 65504, 65519, 65520, -70000, 1e-3, 3.0517578125e-5, 1 + 2 ** -11, 1 + 3 * 2 ** -11, 1 + 2 ** -8, 1 + 3 * 2 ** -8, NaN, Infinity, -Infinity];
+    for (let i = 0; i < 500; i++) vals.push((rng() - 0.5) * 2 ** Math.floor(rng() * 30 - 12));
+    for (const d of ['f16', 'bf16'] as const) {
+      const x = nb.tensor(vals, { backend: g });
+      const y = nb.astype(x, d);
+      const want = nb.astype(nb.tensor(vals, { backend: nb.cpu() }), d).dataSync();
+      const got = await y.data();
+      expect(Array.from(got).map(String), d).toEqual(Array.from(want).map(String));
+      x.dispose();
+      y.dispose();
+    }
+    expect(g.fallbacks.has('astype')).toBe(false);
   });
 
   it('lists the webgpu backend in the op table, with its adapter', () => {

@@ -16,16 +16,38 @@ export function storeType(d: DType): 'f32' | 'i32' | 'u32' {
 /** Dtypes the arithmetic kernels read and write. */
 export const KERNEL_DTYPES: readonly DType[] = ['f32', 'i32', 'bool'];
 export const kernelDtype = (d: DType): boolean => d === 'f32' || d === 'i32' || d === 'bool';
+/** …and with the 16-bit floats, which the elementwise and reduction kernels decode to f32 and round back on store. */
+export const KERNEL_DTYPES_16: readonly DType[] = ['f32', 'f16', 'bf16', 'i32', 'bool'];
+export const kernelDtype16 = (d: DType): boolean => d !== 'f64';
+export const is16 = (d: DType): boolean => d === 'f16' || d === 'bf16';
+/** Float dtypes compute in f32. */
+export const isFloatish = (d: DType): boolean => d === 'f32' || d === 'f16' || d === 'bf16';
 
-/** Convert an expression of stored dtype `from` to the compute type `to`. */
+/**
+ * Convert an expression of stored dtype `from` to the compute type `to`.
+ * f16 and bf16 are stored as their bits in a u32: f16 decodes with the core
+ * builtin unpack2x16float (no shader-f16 needed), bf16 by a 16-bit shift.
+ */
 export function conv(expr: string, from: DType, to: 'f32' | 'i32' | 'bool'): string {
+  if (from === 'f16' || from === 'bf16') {
+    const f = from === 'f16' ? `unpack2x16float(${expr}).x` : `bitcast<f32>(${expr} << 16u)`;
+    return to === 'f32' ? f : to === 'i32' ? `i32(${f})` : `(${f} != 0.0)`;
+  }
   if (to === 'bool') return from === 'f32' ? `(${expr} != 0.0)` : from === 'i32' ? `(${expr} != 0)` : `(${expr} != 0u)`;
   if (to === 'f32') return from === 'f32' ? expr : `f32(${expr})`;
   return from === 'i32' ? expr : `i32(${expr})`;
 }
 
-/** Store a value of WGSL type `valueType` into an element of dtype `to`. */
+/**
+ * Store a value of WGSL type `valueType` into an element of dtype `to`
+ * (16-bit floats: `f16_` and `bf16_`, round to nearest even; shaders that
+ * store them include MATH).
+ */
 export function storeAs(expr: string, valueType: 'f32' | 'i32' | 'bool', to: DType): string {
+  if (to === 'f16' || to === 'bf16') {
+    const f = valueType === 'f32' ? expr : valueType === 'i32' ? `f32(${expr})` : `select(0.0, 1.0, ${expr})`;
+    return to === 'f16' ? `f16_(${f})` : `bf16_(${f})`;
+  }
   if (to === 'bool') return valueType === 'bool' ? `select(0u, 1u, ${expr})` : `select(0u, 1u, ${conv(expr, valueType === 'f32' ? 'f32' : 'i32', 'bool')})`;
   if (valueType === 'bool') return to === 'f32' ? `select(0.0, 1.0, ${expr})` : `select(0, 1, ${expr})`;
   if (to === 'f32') return valueType === 'f32' ? expr : `f32(${expr})`;
@@ -115,6 +137,19 @@ fn sincos_(x: f32) -> vec2f {
 fn sin_(x: f32) -> f32 { return sincos_(x).x; }
 fn cos_(x: f32) -> f32 { return sincos_(x).y; }
 fn tan_(x: f32) -> f32 { let sc = sincos_(x); return sc.x / sc.y; }
+// f32 → f16 bits: pack2x16float is left undefined beyond f16's range, so overflow (≥ 65520, which
+// rounds past 65504) and NaN are handled first
+fn f16_(x: f32) -> u32 {
+  if (isnan_(x)) { return 0x7e00u; }
+  if (abs(x) >= 65520.0) { return select(0x7c00u, 0xfc00u, x < 0.0); }
+  return pack2x16float(vec2f(x, 0.0)) & 0xffffu;
+}
+// f32 → bf16 bits, rounding to nearest even; NaN stays a quiet NaN
+fn bf16_(x: f32) -> u32 {
+  let b = bitcast<u32>(x);
+  if ((b & 0x7fffffffu) > 0x7f800000u) { return 0x7fc0u; }
+  return (b + 0x7fffu + ((b >> 16u) & 1u)) >> 16u;
+}
 fn max_(a: f32, b: f32) -> f32 { if (isnan_(a) || isnan_(b)) { return nan_(); } return max(a, b); }
 fn min_(a: f32, b: f32) -> f32 { if (isnan_(a) || isnan_(b)) { return nan_(); } return min(a, b); }
 fn softplus_(x: f32, beta: f32) -> f32 {

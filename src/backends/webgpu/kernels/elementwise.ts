@@ -16,7 +16,7 @@ import type { Kernel, OutMeta, Storage, View } from '../../backend.js';
 import type { DType } from '../../../core/dtype.js';
 import { sizeOf } from '../../../core/shape.js';
 import type { WebGpuBackend } from '../backend.js';
-import { MATH, META, broadcastStrides, collapse, conv, kernelDtype, mainHeader, metaF, storeAs, storeType } from '../wgsl.js';
+import { KERNEL_DTYPES_16, MATH, META, broadcastStrides, collapse, conv, isFloatish, kernelDtype16 as kernelDtype, mainHeader, metaF, storeAs, storeType } from '../wgsl.js';
 
 const WG = 64;
 
@@ -90,9 +90,9 @@ export const BINARY: Record<string, Template> = {
 
 /** The compute type: the output's when numeric, else the widest input's. */
 function computeType(out: DType, ins: readonly DType[]): CT {
-  if (out === 'f32') return 'f32';
+  if (isFloatish(out)) return 'f32';
   if (out === 'i32') return 'i32';
-  return ins.includes('f32') ? 'f32' : 'i32';
+  return ins.some(isFloatish) ? 'f32' : 'i32';
 }
 
 /** A strided window of an existing storage that an elementwise kernel writes instead of a fresh output. */
@@ -181,8 +181,7 @@ function templateKernel(b: WebGpuBackend, name: string, t: Template, arity: 1 | 
 }
 
 export function registerElementwise(b: WebGpuBackend): void {
-  const dtypes = ['f32', 'i32', 'bool'] as const;
-  const declare = (k: Kernel): Kernel => Object.assign(k, { dtypes });
+  const declare = (k: Kernel): Kernel => Object.assign(k, { dtypes: KERNEL_DTYPES_16 });
   for (const [name, t] of Object.entries(UNARY)) b.kernels.set(name, declare(templateKernel(b, name, t, 1)));
   for (const [name, t] of Object.entries(BINARY)) b.kernels.set(name, declare(templateKernel(b, name, t, 2)));
 
@@ -192,7 +191,7 @@ export function registerElementwise(b: WebGpuBackend): void {
       const out = outs[0]!;
       const dts = inputs.map((v) => v.dtype);
       if (!kernelDtype(out.dtype) || !dts.every(kernelDtype)) return undefined;
-      const ct: CT = out.dtype === 'f32' ? 'f32' : 'i32';
+      const ct: CT = isFloatish(out.dtype) ? 'f32' : 'i32';
       return [launchElementwise(b, `where:${dts.join(',')}`, inputs, out, (ld) => [`select(${conv(ld[2]!, dts[2]!, ct)}, ${conv(ld[1]!, dts[1]!, ct)}, ${conv(ld[0]!, dts[0]!, 'bool')})`, ct])];
     }),
   );
@@ -204,7 +203,7 @@ export function registerElementwise(b: WebGpuBackend): void {
       const from = inputs[0]!.dtype;
       if (from === out.dtype && from !== 'f64') return [copyKernel(b, inputs[0]!, out)];
       if (!kernelDtype(out.dtype) || !kernelDtype(from)) return undefined;
-      const to = out.dtype === 'bool' ? 'bool' : out.dtype === 'f32' ? 'f32' : 'i32';
+      const to = out.dtype === 'bool' ? 'bool' : isFloatish(out.dtype) ? 'f32' : 'i32';
       return [launchElementwise(b, `astype:${from}->${out.dtype}`, inputs, out, (ld) => [conv(ld[0]!, from, to), to])];
     }),
   );

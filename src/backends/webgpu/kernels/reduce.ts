@@ -15,7 +15,7 @@ import type { Kernel, OutMeta, Storage, View } from '../../backend.js';
 import type { DType } from '../../../core/dtype.js';
 import { sizeOf } from '../../../core/shape.js';
 import type { WebGpuBackend } from '../backend.js';
-import { MATH, META, collapse, conv, kernelDtype, storeAs, storeType } from '../wgsl.js';
+import { MATH, META, collapse, conv, isFloatish, kernelDtype16 as kernelDtype, storeAs, storeType } from '../wgsl.js';
 
 const WG = 64;
 
@@ -65,8 +65,8 @@ function offsetCode(target: string, idxVar: string, n: number, shapeAt: string):
 function reduceKernel(b: WebGpuBackend, name: string, v: View, axes: readonly number[], out: OutMeta): Storage | undefined {
   const c = COMBINE[name]!;
   const logical = name === 'all' || name === 'any';
-  const ct: 'f32' | 'i32' = logical ? 'i32' : out.dtype === 'f32' ? 'f32' : 'i32';
-  if (!logical && out.dtype !== 'f32' && out.dtype !== 'i32') return undefined;
+  const ct: 'f32' | 'i32' = logical ? 'i32' : isFloatish(out.dtype) ? 'f32' : 'i32';
+  if (!logical && out.dtype === 'bool') return undefined;
   const p = plan(v, axes);
   const res = b.alloc(out.dtype, p.nOut);
   if (p.nOut === 0) return res;
@@ -104,7 +104,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
 
 /** argmax/argmin: (value, index) pairs; NaN wins (as in NumPy), then the first index on ties. */
 function argKernel(b: WebGpuBackend, name: 'argmax' | 'argmin', v: View, axis: number | null): Storage | undefined {
-  if (v.dtype !== 'f32' && v.dtype !== 'i32') return undefined;
+  if (!isFloatish(v.dtype) && v.dtype !== 'i32') return undefined;
   const axes = axis === null ? v.shape.map((_, d) => d) : [axis];
   // the index along the reduced axes must be the logical one, so do not collapse them
   const keep = v.shape.map((_, d) => d).filter((d) => !axes.includes(d));
@@ -147,7 +147,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   for (var t = i32(lid); t < R; t += ${WG}) {
     var off = base;
     ${offsetCode('off', 't', nr, `${2 + 2 * nk}`)}
-    let x = f32(inp[off]);
+    let x = ${conv('inp[off]', v.dtype, 'f32')};
     if (wins(x, t, bv, bi)) { bv = x; bi = t; }
   }
   pv[lid] = bv;
@@ -172,13 +172,13 @@ export function registerReduce(b: WebGpuBackend): void {
       const r = reduceKernel(b, name, v, (attrs as { axes: number[] }).axes, outs[0]!);
       return r ? [r] : undefined;
     };
-    b.kernels.set(name, declare(k, ['f32', 'i32', 'bool']));
+    b.kernels.set(name, declare(k, ['f32', 'f16', 'bf16', 'i32', 'bool']));
   }
   for (const name of ['argmax', 'argmin'] as const) {
     const k: Kernel = (inputs, attrs) => {
       const r = argKernel(b, name, inputs[0]!, (attrs as { axis: number | null }).axis);
       return r ? [r] : undefined;
     };
-    b.kernels.set(name, declare(k, ['f32', 'i32']));
+    b.kernels.set(name, declare(k, ['f32', 'f16', 'bf16', 'i32']));
   }
 }

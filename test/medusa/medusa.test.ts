@@ -3,14 +3,14 @@
  * attention and recurrent mixers, and the key property — with greedy
  * acceptance Medusa's output equals plain greedy decoding token for token.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import * as nb from '../../src/index.js';
 import { nn } from '../../src/index.js';
 import '../../src/zoo/rnn/index.js';
 import '../../src/zoo/ssm/index.js';
 import {
   MedusaHeads, MixerLM, buildTree, cartesianTree, chainTree, compareDecoding, DEFAULT_TREE, fitMedusa, generate, greedyAccept,
-  medusa1Loss, medusa2Loss, medusaGenerate, treeTokens, typicalAccept, topKIndices,
+  medusa1Loss, medusa2Loss, medusaGenerate, setTreeBatching, treeTokens, typicalAccept, topKIndices,
 } from '../../src/zoo/medusa/index.js';
 import type { MixerSpec } from '../../src/zoo/mixer.js';
 import { expectClose } from '../helpers/check.js';
@@ -125,7 +125,10 @@ const stacks: [string, MixerSpec | MixerSpec[]][] = [
 ];
 
 describe('tree verification', () => {
-  it.each(stacks)('%s: each candidate gets the logits of a plain pass over prompt + its path; decoding continues after the accepted path', (_n, mixer) => {
+  const cases: [string, MixerSpec | MixerSpec[], boolean][] = [...stacks.map(([n, m]) => [n, m, true] as [string, MixerSpec | MixerSpec[], boolean]), ['lstm + linear, node by node (batching off)', [{ kind: 'lstm' }, { kind: 'linear', heads: 2 }], false]];
+  it.each(cases)('%s: each candidate gets the logits of a plain pass over prompt + its path; decoding continues after the accepted path', (_n, mixer, batched) => {
+    setTreeBatching(batched);
+    onTestFinished(() => setTreeBatching(true));
     nb.tidy(() => {
       const lm = model(mixer, 5);
       nn.evalMode(lm); // Transformer-VQ's codebook moves (EMA) in training passes

@@ -62,6 +62,12 @@ function tensorField(s: MixerState): string | null {
 }
 
 const axesCache = new WeakMap<Mixer, Record<string, number> | null>();
+let batching = true;
+
+/** Whether recurrent trees are stepped a level at a time (default true; tests turn it off to exercise the node-by-node path). */
+export function setTreeBatching(on: boolean): void {
+  batching = on;
+}
 
 /** Per named state tensor: its batch axis, or −1 when it does not depend on the batch (null: not batchable). */
 function batchAxes(mixer: Mixer): Record<string, number> | null {
@@ -106,6 +112,7 @@ function withTensors<S extends MixerState>(like: S, field: string, tensors: Reco
 
 /** Step every node of a tree level by level, each level as one batch; null when the states cannot be batched. */
 function branchBatched(mixer: Mixer, x: Tensor, state: MixerState, parents: readonly number[]): [Tensor, MixerState[]] | null {
+  if (!batching) return null;
   const axes = batchAxes(mixer);
   const field = tensorField(state);
   if (!axes || !field) return null;

@@ -18,7 +18,7 @@
 export { MedusaHead, MedusaHeads, type MedusaHeadsOptions } from './heads.js';
 export { medusaHeadsLoss, medusa1Loss, medusa2Loss, type MedusaLoss, type MedusaLossOptions, type Medusa2Options } from './loss.js';
 export { DEFAULT_TREE, buildTree, cartesianTree, chainTree, treeTokens, topKIndices, type CandidateTree, type TreePaths } from './tree.js';
-export { branchState, mixerExtend, mixerTree, acceptLayer, type LayerTree } from './branch.js';
+export { branchState, mixerExtend, mixerTree, acceptLayer, setTreeBatching, type LayerTree } from './branch.js';
 export { greedyAccept, typicalAccept, longestPath, argmaxRow, softmaxRow, sampleRow, type TypicalOptions } from './accept.js';
 export { generate, medusaGenerate, compareDecoding, resolveTree, type GenerateOptions, type MedusaOptions, type GenerateResult, type Comparison } from './decode.js';
 export { MixerLM, MixerLMState, decodeStack, acceptStack, type MixerLMOptions, type StackParts, type StackBlock } from './mixerLM.js';

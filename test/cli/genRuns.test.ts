@@ -13,6 +13,7 @@ import { runTrainGen } from '../../src/cli/gen/train.js';
 import { runSample } from '../../src/cli/gen/sample.js';
 import { DIFFUSION_SAMPLERS } from '../../src/cli/gen/diffusionModels.js';
 import { readMetrics } from '../../src/cli/gen/run.js';
+import { formatSeconds } from '../../src/cli/gen/progress.js';
 import { buildModel } from '../../src/cli/gen/model.js';
 import { randomKey } from '../../src/ops/random.js';
 import { listCheckpoints } from '../../src/train/checkpointFile.js';
@@ -166,5 +167,11 @@ describe('bad input: one clear line, nothing written', () => {
     writeFileSync(join(odd, 'config.json'), JSON.stringify({ kind: 'lm', mixer: 'softmax' }));
     expect(() => runSample(odd, {}, quiet)).toThrow(/config\.json is not the config of a generative run \(kind "lm"\); nabla sample reads runs of nabla train diffusion\|flow\|vq$/);
     expect(readdirSync(odd)).toEqual(['config.json']);
+  });
+});
+
+describe('progress', () => {
+  it('formats the ETA without a 60 in the seconds or minutes', () => {
+    expect([0.4, 59.6, 179.7, 185, 3599.6, 7199, Infinity].map(formatSeconds)).toEqual(['0s', '1m00s', '3m00s', '3m05s', '1h00m', '2h00m', '?']);
   });
 });

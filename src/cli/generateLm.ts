@@ -9,6 +9,7 @@ import type { Command } from 'commander';
 import { generateText } from '../zoo/lm/index.js';
 import { dispose } from '../nn/module.js';
 import { loadRun } from './lmConfig.js';
+import { addMedusaOptions, runGenerateMedusa, type MedusaCliOptions } from './medusaGenerate.js';
 
 export interface GenerateCliOptions {
   prompt?: string;
@@ -58,7 +59,7 @@ function num(name: string, ok: (n: number) => boolean, want: string): (v: string
 }
 
 export function registerGenerate(program: Command, out: (line: string) => void): void {
-  program
+  const cmd = program
     .command('generate')
     .description('generate text with a language model trained by `nabla train lm`')
     .argument('<run>', 'the run directory (the --out of nabla train lm)')
@@ -77,9 +78,12 @@ export function registerGenerate(program: Command, out: (line: string) => void):
 Examples:
   nabla generate runs/lm-softmax-20250101-120000 --prompt "Gentlemen of the " -n 300
   nabla generate runs/my-run -t 0 -n 50                   greedy decoding
-  nabla generate runs/my-run --top-p 0.9 --repetition-penalty 1.2 --stop "." --seed 7`,
-    )
-    .action((dir: string, opts: GenerateCliOptions) => {
-      runGenerate(dir, opts, (s) => process.stdout.write(s), out);
-    });
+  nabla generate runs/my-run --top-p 0.9 --repetition-penalty 1.2 --stop "." --seed 7
+  nabla generate runs/my-run --medusa -n 200              Medusa heads of nabla train medusa, greedy, vs plain
+  nabla generate runs/my-run --medusa --tree cartesian:3x2x1 -t 0.7 --acceptance typical`,
+    );
+  addMedusaOptions(cmd).action((dir: string, opts: GenerateCliOptions & MedusaCliOptions, c: Command) => {
+    if (opts.medusa) runGenerateMedusa(dir, opts, c.getOptionValueSource('temperature') === 'cli', (s) => process.stdout.write(s), out);
+    else runGenerate(dir, opts, (s) => process.stdout.write(s), out);
+  });
 }

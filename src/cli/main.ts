@@ -7,6 +7,7 @@
  *   nabla train words --corpus <file> --method sgns|svd      word vectors (see src/cli/words.ts)
  *   nabla bench quality --task mqar --mixers softmax,mamba   what mixers learn on synthetic tasks (src/cli/quality.ts)
  *   nabla train lm | generate <run> | eval <run>             language models (src/cli/trainLm.ts, generateLm.ts, evalLm.ts)
+ *   nabla train medusa <run> | generate <run> --medusa       Medusa heads and speculative decoding (src/cli/medusaCli.ts, medusaGenerate.ts)
  *   nabla train diffusion|flow|vq | sample <run>             generative models and their pictures (src/cli/gen/)
  *   nabla bench [speed] [--quick] [--family f]               the speed benchmarks of bench/ (src/cli/bench.ts)
  * More (train, sample, bench) join as the library grows.
@@ -20,6 +21,7 @@ import { registerTrainWords } from './words.js';
 import { registerBenchQuality } from './quality.js';
 import { registerTrainLm } from './trainLm.js';
 import { registerGenerate } from './generateLm.js';
+import { registerTrainMedusa } from './medusaCli.js';
 import { registerEval } from './evalLm.js';
 import { registerGen } from './gen/commands.js';
 import { registerBench } from './bench.js';
@@ -117,6 +119,7 @@ export function buildProgram(out: (line: string) => void = console.log): Command
   registerTrainWords(program, out);
   registerBenchQuality(program, out);
   registerTrainLm(program, out);
+  registerTrainMedusa(program, out);
   registerGenerate(program, out);
   registerEval(program, out);
   registerGen(program, out);

@@ -129,6 +129,12 @@ describe('pictures at the end of training', () => {
     expect([loss.width, loss.height]).toEqual([640, 400]);
     expect(loss.ink).toBeGreaterThan(3000);
     expect(lines.some((l) => /^step 8\/8 {2}loss \d/.test(l))).toBe(true);
+    // the samples' distance to fresh data is reported, with the data-to-data floor, and kept in metrics.jsonl
+    expect(lines.some((l) => /^samples \(flow-heun\): sliced W2 to fresh data \d+\.\d{4} \(data against data: \d+\.\d{4}\)$/.test(l))).toBe(true);
+    const summary = readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).at(-1);
+    expect(summary).toMatchObject({ summary: true, step: 8, sampler: 'flow-heun' });
+    // 8 steps of training: far from the data, far above the floor
+    expect(summary.sw2).toBeGreaterThan(2 * summary.sw2Floor);
     expect(lines.at(-1)).toMatch(/^sample: {4}nabla sample .* --sampler flow-heun --steps 10/);
   });
 });

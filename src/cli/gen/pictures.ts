@@ -22,6 +22,7 @@ import { foldIn } from '../../ops/random.js';
 import { saveSafetensors } from '../../io/safetensors.js';
 import { GREY, heatmap, histogram2d, imageGrid, linePlot, scatterPlot, squareRange, trajectoryPlot, writePng } from '../../plot/index.js';
 import { genData, type GenData } from './data.js';
+import { slicedWasserstein } from '../../zoo/metrics/sample.js';
 import type { GenConfig } from './config.js';
 import type { GenModel } from './model.js';
 import { runPaths } from './run.js';
@@ -52,7 +53,7 @@ function densityGrid(model: GenModel, x: { lo: number; hi: number }, y: { lo: nu
 }
 
 /** Sample, then write the samples, density and trajectory pictures. */
-export function drawPictures(dir: string, model: GenModel, c: GenConfig, o: PictureOptions): { paths: string[]; nfe: number; samples: Float64Array } {
+export function drawPictures(dir: string, model: GenModel, c: GenConfig, o: PictureOptions): { paths: string[]; nfe: number; samples: Float64Array; quality: SampleQuality } {
   const pics = runPaths(dir).pictures;
   const tag = `${o.sampler}${o.steps ? `-${o.steps}` : ''}`;
   const label = `${c.model}, ${o.sampler}${o.steps ? `, ${o.steps} steps` : ''}`;
@@ -71,11 +72,12 @@ export function drawPictures(dir: string, model: GenModel, c: GenConfig, o: Pict
     res.x.dispose();
   }
   const data = genData(c.data);
+  const ref = tidy(() => data.sample(foldIn(o.key, 1), o.n).toF64());
+  const quality = sampleQuality(samples, ref, data, foldIn(o.key, 2));
   if (data.imageShape) {
     paths.push(...imagePictures(pics, tag, data, samples, res.frames, o.key));
-    return { paths, nfe: res.nfe, samples };
+    return { paths, nfe: res.nfe, samples, quality };
   }
-  const ref = tidy(() => data.sample(foldIn(o.key, 1), o.n).toF64());
   const range = squareRange([ref]);
   paths.push(
     writePng(
@@ -101,7 +103,23 @@ export function drawPictures(dir: string, model: GenModel, c: GenConfig, o: Pict
   if (res.frames && res.frames.length >= 2) {
     paths.push(writePng(join(pics, `trajectories-${tag}.png`), trajectoryPlot(res.frames, { title: `Trajectories: ${label}`, xLabel: 'x1', yLabel: 'x2', maxPaths: 200 })));
   }
-  return { paths, nfe: res.nfe, samples };
+  return { paths, nfe: res.nfe, samples, quality };
+}
+
+export interface SampleQuality {
+  /** sliced Wasserstein-2 distance between the samples and as many fresh data points */
+  sw2: number;
+  /** the same between two fresh draws of the data: the floor that sample noise alone gives */
+  floor: number;
+}
+
+/** Sliced W₂ of the samples to fresh data, with the data-to-data floor (src/zoo/metrics). */
+function sampleQuality(samples: Float64Array, ref: Float64Array, data: GenData, key: Key): SampleQuality {
+  const d = data.dim;
+  const n = ref.length / d;
+  const other = tidy(() => data.sample(key, n).toF64());
+  const pts = (v: Float64Array): { data: Float64Array; n: number; d: number } => ({ data: v, n, d });
+  return { sw2: slicedWasserstein(pts(samples), pts(ref)), floor: slicedWasserstein(pts(other), pts(ref)) };
 }
 
 /** Image grids of the samples, the data and the trajectories (values in [−1, 1]). */

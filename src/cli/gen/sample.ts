@@ -43,6 +43,7 @@ export function runSample(dir: string, o: SampleOptions, out: (line: string) => 
     const t0 = performance.now();
     const r = drawPictures(dir, model, c, { sampler, steps: model.defaultSteps === 0 ? 0 : steps, n: o.n ?? c.samples, key });
     out(`${o.n ?? c.samples} samples with ${sampler}${model.defaultSteps ? ` (${steps} steps)` : ''}: ${r.nfe} network evaluations, ${((performance.now() - t0) / 1000).toFixed(2)} s`);
+    out(`sliced W2 to fresh data: ${r.quality.sw2.toFixed(4)} (data against data: ${r.quality.floor.toFixed(4)})`);
     for (const p of r.paths) out(`wrote ${p}`);
     return { ...r, sampler, steps };
   } finally {

@@ -167,7 +167,10 @@ export async function runTrainGen(kind: GenKind, o: TrainGenOptions, out: (line:
     if (!o.noPictures) {
       pictures.push(lossCurve(dir, readMetrics(dir), c));
       const sampler = c.sampler ?? model.samplers[0]!;
-      pictures.push(...drawPictures(dir, model, c, { sampler, steps: c.sampleSteps ?? model.defaultSteps, n: c.samples, key: kSample! }).paths);
+      const drawn = drawPictures(dir, model, c, { sampler, steps: c.sampleSteps ?? model.defaultSteps, n: c.samples, key: kSample! });
+      pictures.push(...drawn.paths);
+      appendMetrics(dir, [{ summary: true, step, sampler, sw2: drawn.quality.sw2, sw2Floor: drawn.quality.floor }]);
+      out(`samples (${sampler}): sliced W2 to fresh data ${drawn.quality.sw2.toFixed(4)} (data against data: ${drawn.quality.floor.toFixed(4)})`);
       for (const p of pictures) out(`wrote ${p}`);
     }
     out(`continue:  nabla train ${kind} --out ${dir} --resume --steps ${c.steps * 2}`);

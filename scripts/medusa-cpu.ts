@@ -5,7 +5,7 @@
  * frozen); then decode held-out prompts plainly and with Medusa and report
  * the mean accepted length (tokens per base-model call) and tokens/s of each.
  *
- *   npx tsx scripts/medusa-cpu.ts [--run runs/lm-softmax] [--mixer softmax] [--budget 60] [--head-steps 150] [--heads 3] [--tokens 200] [--prompts 4] [--repeats 3]
+ *   npx tsx scripts/medusa-cpu.ts [--run runs/lm-softmax] [--mixer softmax] [--budget 60] [--head-steps 150] [--heads 3] [--tokens 200] [--prompts 4] [--repeats 3] [--no-blas]
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,6 +14,7 @@ import { runTrainLm } from '../src/cli/trainLm.js';
 import { loadRun } from '../src/cli/lmConfig.js';
 import { readCorpus, batchAt } from '../src/zoo/lm/data.js';
 import { randomKey } from '../src/ops/random.js';
+import { setBlasMinFlops } from '../src/backends/cpu/blas.js';
 import { MedusaHeads, compareDecoding, fitMedusa, medusaBase, medusaGenerate, cartesianTree, type TreePaths, type GenerateResult } from '../src/zoo/medusa/index.js';
 
 const arg = (name: string, dflt: string): string => {
@@ -30,6 +31,8 @@ async function main(): Promise<void> {
   const repeats = Number(arg('--repeats', '3'));
   let dir = arg('--run', '');
   const mixer = arg('--mixer', 'softmax');
+  // --no-blas: every product on the WebAssembly kernels (small products on a busy host wait on BLAS threads)
+  if (process.argv.includes('--no-blas')) setBlasMinFlops(Number.POSITIVE_INFINITY);
   const cpuMs = (): number => {
     const u = process.cpuUsage();
     return (u.user + u.system) / 1000;

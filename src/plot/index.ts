@@ -13,6 +13,7 @@ import type { Canvas } from './canvas.js';
 export { Canvas, decodePng, PALETTE, WHITE, BLACK, GREY, LIGHT_GREY, type Rgb, type TextOptions } from './canvas.js';
 export { GLYPH_W, GLYPH_H, glyph, hasGlyph, textWidth } from './font.js';
 export { Frame, niceTicks, logTicks, formatTick, paddedRange, type Range, type FrameOptions } from './axes.js';
+export { barChart, type Bar, type BarChartOptions } from './bars.js';
 export { scatterPlot, linePlot, heatmap, histogram2d, trajectoryPlot, imageGrid, viridis, squareRange, type ChartOptions, type PointSeries, type LineSeries, type HeatmapOptions, type ImageGridOptions } from './charts.js';
 
 /** Write a canvas as a PNG file (creating the folder; replaced atomically). Returns the path. */

@@ -73,6 +73,18 @@ describe.skipIf(!gpu)(gpu ? 'webgpu backend' : `webgpu backend (skipped: ${reaso
     }
   });
 
+  it('a failing CPU fallback surfaces at the next read, naming the op', async () => {
+    const x = nb.zeros([2, 3], { backend: g });
+    const idx = nb.tensor([[0, 7, 1]], { dtype: 'i32', backend: g }); // 7 is out of range: the reference throws
+    const src = nb.ones([1, 3], { backend: g });
+    const y = nb.scatter(x, 1, idx, src); // scatter has no WGSL kernel
+    await expect(y.data()).rejects.toThrow(/CPU fallback for 'scatter' failed/);
+    // the stream carries on afterwards
+    const z = nb.add(x, 1);
+    expect(Array.from(await z.data())).toEqual([1, 1, 1, 1, 1, 1]);
+    for (const t of [x, idx, src, y, z]) t.dispose();
+  });
+
   it('handles grids beyond one dispatch dimension (65,535 workgroups)', async () => {
     const n = 65_535 * 64 + 4099;
     const a = nb.arange(0, n, 1, { dtype: 'f32', backend: g });

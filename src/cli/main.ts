@@ -10,6 +10,7 @@
  *   nabla train medusa <run> | generate <run> --medusa       Medusa heads and speculative decoding (src/cli/medusaCli.ts, medusaGenerate.ts)
  *   nabla train diffusion|flow|vq | sample <run>             generative models and their pictures (src/cli/gen/)
  *   nabla bench [speed] [--quick] [--family f]               the speed benchmarks of bench/ (src/cli/bench.ts)
+ *   nabla playground [--port N] [--build]                    the web playground (src/cli/playground.ts)
  * More (train, sample, bench) join as the library grows.
  */
 import { realpathSync } from 'node:fs';
@@ -25,6 +26,7 @@ import { registerTrainMedusa } from './medusaCli.js';
 import { registerEval } from './evalLm.js';
 import { registerGen } from './gen/commands.js';
 import { registerBench } from './bench.js';
+import { registerPlayground } from './playground.js';
 import { runtimeLines, webgpuLine } from './info.js';
 import { backendOps, formatBackendOps } from '../backends/cpu/report.js';
 import { cpu } from '../backends/cpu/index.js';
@@ -124,6 +126,7 @@ export function buildProgram(out: (line: string) => void = console.log): Command
   registerEval(program, out);
   registerGen(program, out);
   registerBench(program, out);
+  registerPlayground(program, out);
 
   return program;
 }

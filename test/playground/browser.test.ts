@@ -1,0 +1,67 @@
+/**
+ * The playground in a real Chromium (playwright-core with Debian's
+ * /usr/bin/chromium): load the page, train a flow on two moons until the
+ * loss (mean of the last 10 steps) falls below 1.3, sample and check the
+ * canvas holds the samples, run the VQ race and check the usage chart has data, save screenshots (runs/
+ * playground/), and assert the console stayed free of errors — once with
+ * WebGPU enabled (SwiftShader) and once without. Skipped where Chromium is
+ * absent (CI installs it).
+ */
+import { existsSync, mkdirSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { runPlayground } from '../../src/cli/playground.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const have = existsSync(CHROMIUM);
+if (!have) console.log(`playground browser tests skipped: ${CHROMIUM} not found (apt-get install chromium)`);
+
+describe.skipIf(!have)('playground in Chromium', () => {
+  it.each([
+    ['with WebGPU (SwiftShader)', true],
+    ['without WebGPU', false],
+  ])('%s: trains, samples, races the quantisers, no console errors', async (label, gpu) => {
+    const { chromium } = await import('playwright-core');
+    const server = await runPlayground({ port: 0, host: '127.0.0.1' }, () => {});
+    const args = ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', ...(gpu ? ['--enable-unsafe-webgpu'] : ['--disable-gpu'])];
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args, headless: true });
+    const errors: string[] = [];
+    try {
+      const page = await browser.newPage();
+      page.on('console', (m) => {
+        if (m.type() === 'error') errors.push(m.text());
+      });
+      page.on('pageerror', (e) => errors.push(String(e)));
+      await page.goto(server.url!);
+      await page.waitForFunction(() => !document.getElementById('backend')!.textContent!.includes('…'), undefined, { timeout: 60_000 });
+      const backend = await page.textContent('#backend');
+      expect(backend).toMatch(/WebAssembly/);
+      expect(backend).toMatch(gpu ? /WebGPU offered/ : /WebGPU (offered|not offered)/);
+      // train a flow on two moons
+      await page.fill('#dm-steps', '150');
+      await page.click('#dm-start');
+      await page.waitForFunction(() => document.getElementById('dm-status')!.dataset.done === 'true', undefined, { timeout: 240_000 });
+      const loss = Number(await page.getAttribute('#dm-status', 'data-loss'));
+      expect(loss).toBeLessThan(1.3); // from ≈ 1.7 at the start
+      await page.fill('#dm-nfe', '16');
+      await page.click('#dm-sample');
+      await page.waitForFunction(() => document.getElementById('dm-canvas')!.dataset.samples === '1000', undefined, { timeout: 60_000 });
+      // the loss chart has data
+      expect(await page.evaluate(() => document.querySelectorAll('#dm-loss canvas').length)).toBeGreaterThan(0);
+      mkdirSync('runs/playground', { recursive: true });
+      await page.screenshot({ path: `runs/playground/diffusion-${gpu ? 'webgpu' : 'cpu'}.png` });
+      // VQ race
+      await page.click('button[data-panel="vq"]');
+      await page.fill('#vq-steps', '25');
+      await page.fill('#vq-codes', '32');
+      await page.click('#vq-start');
+      await page.waitForFunction(() => /step 25:/.test(document.getElementById('vq-status')!.textContent!), undefined, { timeout: 240_000 });
+      await page.screenshot({ path: `runs/playground/vq-${gpu ? 'webgpu' : 'cpu'}.png` });
+      if (errors.length) console.log(errors.join("\n"));
+      expect(errors).toEqual([]);
+      console.log(`playground ${label}: ${backend}; final loss ${loss.toFixed(3)}`);
+    } finally {
+      await browser.close();
+      await server.close();
+    }
+  }, 600_000);
+});

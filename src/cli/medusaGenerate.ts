@@ -77,12 +77,19 @@ export function runGenerateMedusa(dir: string, o: GenerateCliOptions & MedusaCli
         return { text: '', tokens: [], meanAccepted: 0, tokensPerSec: 0 };
       }
       const opts: MedusaOptions = { maxNewTokens: o.maxTokens, temperature, key: randomKey(o.seed), tree: tree.paths, acceptance, epsilon: o.epsilon, delta: o.delta };
+      if (o.compare) {
+        // warm both paths up (first calls compile kernels and grow the heap) so the timed runs compare steady states
+        const warm = { ...opts, maxNewTokens: Math.min(4, o.maxTokens) };
+        generate(base, ids, warm);
+        medusaGenerate(base, heads, ids, warm);
+      }
       write(prompt);
       const dec = new StreamDecoder(run.tokenizer);
       const m = medusaGenerate(base, heads, ids, { ...opts, onTokens: (t) => write(t.map((id) => dec.push(id)).join('')) });
       write(`${dec.flush()}\n`);
       const text = run.tokenizer.decode(m.tokens);
-      const how = `${heads.count} heads (${meta.mode === 'medusa2' ? 'Medusa-2' : 'Medusa-1'}), tree ${tree.name} (${nodes} nodes with the root), ${acceptance} acceptance${acceptance === 'typical' ? ` (T ${temperature}, ε ${o.epsilon}, δ ${o.delta})` : ''}`;
+      const stale = meta.baseStep !== String(run.step) ? `; the heads were fitted on the model of step ${meta.baseStep}, this is step ${run.step}: refit them (nabla train medusa ${dir}) for the best acceptance` : '';
+      const how = `${heads.count} heads (${meta.mode === 'medusa2' ? 'Medusa-2' : 'Medusa-1'}), tree ${tree.name} (${nodes} nodes with the root), ${acceptance} acceptance${acceptance === 'typical' ? ` (T ${temperature}, ε ${o.epsilon}, δ ${o.delta})` : ''}${stale}`;
       info(`medusa: ${m.tokens.length} tokens in ${m.seconds.toFixed(2)} s (${m.tokensPerSecond.toFixed(1)} tokens/s), ${m.steps} base-model calls, mean accepted length ${m.meanAccepted.toFixed(2)} tokens per call; ${how}`);
       const r: MedusaGenerateResult = { text, tokens: m.tokens, meanAccepted: m.meanAccepted, tokensPerSec: m.tokensPerSecond };
       if (o.compare) {

@@ -56,7 +56,7 @@ function densityGrid(model: GenModel, x: { lo: number; hi: number }, y: { lo: nu
 export function drawPictures(dir: string, model: GenModel, c: GenConfig, o: PictureOptions): { paths: string[]; nfe: number; samples: Float64Array; quality: SampleQuality } {
   const pics = runPaths(dir).pictures;
   const tag = `${o.sampler}${o.steps ? `-${o.steps}` : ''}`;
-  const label = `${c.model}, ${o.sampler}${o.steps ? `, ${o.steps} steps` : ''}`;
+  const label = `${c.model}, ${o.sampler}${o.steps ? `, ${o.steps} step${o.steps === 1 ? "" : "s"}` : ''}`;
   const res = model.sample(o.key, o.n, o.sampler, o.steps, { trajectory: true });
   const paths: string[] = [];
   mkdirSync(pics, { recursive: true });

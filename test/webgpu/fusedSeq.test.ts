@@ -170,6 +170,17 @@ describe.skipIf(!gpu)(gpu ? 'fused sequence kernels on webgpu' : `fused sequence
     }
   });
 
+  it('lstm with H = 40: several unit blocks per step and column blocks in the backward carry', async () => {
+    const [L, b, H] = [3, 2, 40];
+    await parity(
+      'lstm H 40',
+      [{ shape: [L, b, 4 * H] }, { shape: [4 * H, H], map: (z) => 0.2 * z }, { shape: [b, H] }, { shape: [b, H] }],
+      (xp, whh, h0, c0) => rnnScan('lstm', { xp: xp!, whh: whh!, h0: h0!, c0: c0! }) as Tensor[],
+      (xp, whh, h0, c0) => rnnScanRef('lstm', xp!, { whh: whh!, bhh: null }, h0!, c0!, null) as Tensor[],
+      ['rnnScan', 'rnnScanBackward'],
+    );
+  });
+
   describe('causal chunked linear attention', () => {
     // the composite's own primitives: if any ran (on the GPU or not), the fused path was not taken
     const COMPOSITE = ['tril', 'cumsum', 'shiftAxis'];

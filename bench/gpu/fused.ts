@@ -17,8 +17,9 @@
  * then `cd .gpu/app && node fused.mjs [--out fused.json]`. On an H100 (Dawn,
  * Vulkan) every case agreed with float64 to ≤ 1.4e-6 relative and ran with no fallback;
  * forwards: softmax [2048, 1024] 0.16 ms, layer norm [4096, 768] 0.32 ms, GELU
- * [4096, 3072] 0.40 ms, selective scan 0.93 ms, LSTM 15.6 ms (64 steps of one
- * dispatch each), linear attention 5.2 ms.
+ * [4096, 3072] 0.40 ms, selective scan 0.93 ms, linear attention 5.2 ms, LSTM
+ * 15.6 ms (64 steps; measured before the forward step split its dot products
+ * over lanes, see kernels/fused/rnn.ts).
  */
 import { writeFileSync } from 'node:fs';
 import * as nb from '../../src/index.js';

@@ -35,16 +35,29 @@ describe.skipIf(!gpu)(gpu ? 'webgpu backend' : `webgpu backend (skipped: ${reaso
     await releaseWebGpu();
   });
 
-  it('submits many kernels per batch', async () => {
+  it('submits many kernels per batch, reusing bind groups', async () => {
     await g.sync();
     const s0 = g.stream.submits;
-    nb.tidy(() => {
-      let t = nb.ones([64], { backend: g });
-      for (let i = 0; i < 200; i++) t = nb.add(t, 1);
-      return undefined;
-    });
-    await g.sync();
-    expect(g.stream.submits - s0).toBeLessThanOrEqual(3);
+    const spy = vi.spyOn(g.device, 'createBindGroup');
+    try {
+      const one = nb.ones([64], { backend: g });
+      nb.tidy(() => {
+        let t = nb.ones([64], { backend: g });
+        for (let i = 0; i < 200; i++) {
+          const n = nb.add(t, one);
+          t.dispose();
+          t = n;
+        }
+        return undefined;
+      });
+      one.dispose();
+      await g.sync();
+      expect(g.stream.submits - s0).toBeLessThanOrEqual(3);
+      // the pool hands the same few buffers back, so the same few bind groups serve 200 dispatches
+      expect(spy.mock.calls.length).toBeLessThan(20);
+    } finally {
+      spy.mockRestore();
+    }
   });
 
   it('runs an op without a kernel on the CPU, in order, and names it once', async () => {

@@ -144,12 +144,32 @@ export class WebGpuBackend implements Backend {
     return gatherF64(decodeRaw(v.dtype, buf, s.size), v.dtype, v);
   }
 
-  /** The compute pipeline for `key` (compiled once from `code()`, which runs only on a miss). */
+  /**
+   * The compute pipeline for `key` (compiled once from `code()`, which runs
+   * only on a miss). Its layout is built from the shader's declared storage
+   * bindings, with the parameter block (binding 0) at a dynamic offset, so
+   * the stream can reuse bind groups; a shader with other kinds of bindings
+   * gets WebGPU's automatic layout instead.
+   */
   pipeline(key: string, code: () => string): GPUComputePipeline {
     let p = this.pipelines.get(key);
     if (!p) {
-      const module = this.device.createShaderModule({ code: code() });
-      p = this.device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' } });
+      const src = code();
+      const module = this.device.createShaderModule({ code: src });
+      const found = [...src.matchAll(/@binding\((\d+)\)\s*var<storage,\s*(read|read_write)>/g)];
+      const declared = (src.match(/@binding\(/g) ?? []).length;
+      if (found.length === declared && found.some((m) => m[1] === '0')) {
+        const entries: GPUBindGroupLayoutEntry[] = found.map((m) => ({
+          binding: Number(m[1]),
+          visibility: 0x4, // GPUShaderStage.COMPUTE
+          buffer: { type: m[2] === 'read' ? 'read-only-storage' : 'storage', hasDynamicOffset: m[1] === '0' },
+        }));
+        const bgl = this.device.createBindGroupLayout({ entries });
+        p = this.device.createComputePipeline({ layout: this.device.createPipelineLayout({ bindGroupLayouts: [bgl] }), compute: { module, entryPoint: 'main' } });
+        this.stream.useDynamicLayout(p, bgl);
+      } else {
+        p = this.device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' } });
+      }
       this.pipelines.set(key, p);
     }
     return p;

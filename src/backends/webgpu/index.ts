@@ -91,6 +91,7 @@ export async function releaseWebGpu(): Promise<void> {
   instance = null;
   if (b) {
     await b.sync().catch(() => undefined);
+    b.stream.clearBindGroups();
     b.pool.trim();
     registry.backends.delete(b);
     if (getDefaultBackend() === b) setDefaultBackend(cpu());

@@ -29,7 +29,11 @@ export interface PooledBuffer {
   readonly bytes: number;
   /** the stream batch that last encoded a use of it (see stream.ts) */
   lastBatch: number;
+  /** identity for the stream's bind-group cache */
+  readonly id: number;
 }
+
+let nextBufferId = 1;
 
 export const STORAGE_USAGE = 0x80 | 0x04 | 0x08; // STORAGE | COPY_SRC | COPY_DST
 
@@ -66,7 +70,7 @@ export class BufferPool {
     }
     this.created++;
     this.allocatedBytes += bytes;
-    return { buffer: this.device.createBuffer({ size: bytes, usage: STORAGE_USAGE }), bytes, lastBatch: 0 };
+    return { buffer: this.device.createBuffer({ size: bytes, usage: STORAGE_USAGE }), bytes, lastBatch: 0, id: nextBufferId++ };
   }
 
   release(b: PooledBuffer, requested: number): void {

@@ -25,6 +25,9 @@ import type { PooledBuffer } from './pool.js';
 
 const MAX_DISPATCHES = 256;
 const META_BYTES = 1 << 16;
+/** the parameter window a cached bind group exposes (its position comes as a dynamic offset) */
+const META_WINDOW = 4096;
+const MAX_CACHED_GROUPS = 4096;
 const MAP_READ = 0x01;
 const COPY_DST = 0x08;
 const COPY_SRC = 0x04;
@@ -49,6 +52,11 @@ export class Stream {
   private failure: Error | null = null;
   submits = 0;
   private readonly layouts = new WeakMap<GPUComputePipeline, GPUBindGroupLayout>();
+  /** pipelines whose layout takes the parameter block at a dynamic offset (see `useDynamicLayout`) */
+  private readonly dynamic = new WeakMap<GPUComputePipeline, { layout: GPUBindGroupLayout; id: number }>();
+  private layoutIds = 0;
+  /** bind groups by layout, parameter window and buffers: pooled buffers recur, so most dispatches find theirs */
+  private readonly groups = new Map<string, GPUBindGroup>();
 
   constructor(private readonly ctx: GpuContext) {
     this.meta = ctx.device.createBuffer({ size: META_BYTES, usage: META_USAGE });
@@ -80,28 +88,56 @@ export class Stream {
   }
 
   /** Record one dispatch over `groups` workgroups; `ints` then `floats` form its meta block. */
+  /**
+   * Declare that `pipeline` was built with an explicit layout whose binding 0
+   * (the parameter block) has a dynamic offset: its bind groups are then
+   * cached and reused, the parameter position passed at dispatch.
+   */
+  useDynamicLayout(pipeline: GPUComputePipeline, layout: GPUBindGroupLayout): void {
+    this.dynamic.set(pipeline, { layout, id: ++this.layoutIds });
+  }
+
+  /** Forget cached bind groups (their buffers are about to be destroyed). */
+  clearBindGroups(): void {
+    this.groups.clear();
+  }
+
+  /** Record one dispatch over `groups` workgroups; `ints` then `floats` form its meta block. */
   dispatch(pipeline: GPUComputePipeline, buffers: readonly PooledBuffer[], groups: number, ints: readonly number[], floats: readonly number[] = []): void {
     if (groups === 0) return;
+    const align = this.ctx.limits.storageOffsetAlignment;
     const words = Math.max(1, ints.length + floats.length);
-    const bytes = Math.ceil((words * 4) / this.ctx.limits.storageOffsetAlignment) * this.ctx.limits.storageOffsetAlignment;
-    if (bytes > META_BYTES) throw new Error(`webgpu: a kernel's parameter block of ${words} words is too large`);
-    if (this.metaUsed + bytes > META_BYTES || this.dispatches >= MAX_DISPATCHES) this.submit();
+    const bytes = Math.ceil((words * 4) / align) * align;
+    const dyn = this.dynamic.get(pipeline);
+    const span = dyn ? Math.max(META_WINDOW, bytes) : bytes; // bytes the binding covers from its offset
+    if (span > META_BYTES) throw new Error(`webgpu: a kernel's parameter block of ${words} words is too large`);
+    if (this.metaUsed + span > META_BYTES || this.dispatches >= MAX_DISPATCHES) this.submit();
     const at = this.metaUsed;
     const w = at / 4;
     ints.forEach((v, i) => (this.metaI32[w + i] = v));
     floats.forEach((v, i) => (this.metaF32[w + ints.length + i] = v));
     this.metaUsed += bytes;
-    const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: { buffer: this.meta, offset: at, size: words * 4 } }];
-    buffers.forEach((b, i) => {
-      b.lastBatch = this.batch;
-      entries.push({ binding: i + 1, resource: { buffer: b.buffer } });
-    });
-    let layout = this.layouts.get(pipeline);
-    if (!layout) this.layouts.set(pipeline, (layout = pipeline.getBindGroupLayout(0)));
-    const group = this.device.createBindGroup({ layout, entries });
+    for (const b of buffers) b.lastBatch = this.batch;
     const pass = this.computePass();
     pass.setPipeline(pipeline);
-    pass.setBindGroup(0, group);
+    if (dyn) {
+      const key = `${dyn.id}|${span}|${buffers.map((b) => b.id).join(',')}`;
+      let group = this.groups.get(key);
+      if (!group) {
+        if (this.groups.size >= MAX_CACHED_GROUPS) this.groups.clear();
+        const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: { buffer: this.meta, offset: 0, size: span } }];
+        buffers.forEach((b, i) => entries.push({ binding: i + 1, resource: { buffer: b.buffer } }));
+        group = this.device.createBindGroup({ layout: dyn.layout, entries });
+        this.groups.set(key, group);
+      }
+      pass.setBindGroup(0, group, [at]);
+    } else {
+      const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: { buffer: this.meta, offset: at, size: words * 4 } }];
+      buffers.forEach((b, i) => entries.push({ binding: i + 1, resource: { buffer: b.buffer } }));
+      let layout = this.layouts.get(pipeline);
+      if (!layout) this.layouts.set(pipeline, (layout = pipeline.getBindGroupLayout(0)));
+      pass.setBindGroup(0, this.device.createBindGroup({ layout, entries }));
+    }
     const maxDim = this.ctx.limits.maxWorkgroupsPerDim;
     const x = Math.min(groups, maxDim);
     const y = Math.ceil(groups / x);

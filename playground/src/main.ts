@@ -9,6 +9,7 @@ import 'uplot/dist/uPlot.min.css';
 import { drawScatter } from './scatter.js';
 import type { FromWorker, ToWorker } from './protocol.js';
 import { SAMPLERS, VQ_VARIANTS, type Method, type SamplerName } from './tasks.js';
+import { ATTENTION_FORMS } from './attentionTiming.js';
 import { TOY_DATASETS } from '../../src/zoo/data/toy2d.js';
 
 const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
@@ -64,6 +65,24 @@ $('vq-start').addEventListener('click', () => {
 });
 $('vq-stop').addEventListener('click', () => send({ type: 'stop' }));
 
+// attention panel: one series per form, indexed by the position of n in the list
+let atLengths: number[] = [];
+const atTime: (number | null)[][] = ATTENTION_FORMS.map(() => []);
+const atMem: (number | null)[][] = ATTENTION_FORMS.map(() => []);
+const atSeries = [{}, ...ATTENTION_FORMS.map((f, i) => ({ label: f, stroke: colors[i] }))];
+const logScales = { x: { time: false, distr: 3 as const }, y: { distr: 3 as const } };
+const atTimePlot = new uPlot({ width: 460, height: 240, scales: logScales, series: atSeries }, [[], ...atTime] as uPlot.AlignedData, $('at-time'));
+const atMemPlot = new uPlot({ width: 460, height: 240, scales: logScales, series: atSeries }, [[], ...atMem] as uPlot.AlignedData, $('at-mem'));
+$('at-start').addEventListener('click', () => {
+  atLengths = $<HTMLInputElement>('at-lengths').value.split(',').map(Number).filter((n) => Number.isInteger(n) && n > 0);
+  atTime.forEach((s) => (s.length = 0));
+  atMem.forEach((s) => (s.length = 0));
+  atTime.forEach((s) => atLengths.forEach(() => s.push(null)));
+  atMem.forEach((s) => atLengths.forEach(() => s.push(null)));
+  send({ type: 'attention', lengths: atLengths });
+  $('at-status').textContent = 'measuring…';
+});
+
 worker.onmessage = (ev: MessageEvent<FromWorker>): void => {
   const m = ev.data;
   switch (m.type) {
@@ -105,6 +124,20 @@ worker.onmessage = (ev: MessageEvent<FromWorker>): void => {
       usagePlot.setData([vqStep, ...usage]);
       msePlot.setData([vqStep, ...mse]);
       $('vq-status').textContent = `step ${m.step}: ` + VQ_VARIANTS.map((v) => `${v} ${(100 * m.metrics[v].usage).toFixed(0)}%`).join(', ');
+      break;
+    case 'attention': {
+      const i = ATTENTION_FORMS.indexOf(m.form);
+      const j = atLengths.indexOf(m.n);
+      atTime[i]![j] = m.ms;
+      atMem[i]![j] = Math.max(m.peakBytes, 1) / 2 ** 20;
+      atTimePlot.setData([atLengths, ...atTime] as uPlot.AlignedData);
+      atMemPlot.setData([atLengths, ...atMem] as uPlot.AlignedData);
+      $('at-status').textContent = `n = ${m.n}: ${m.form} ${m.ms.toFixed(1)} ms, ${(m.peakBytes / 2 ** 20).toFixed(2)} MiB`;
+      break;
+    }
+    case 'attentionDone':
+      $('at-status').textContent += ' — done';
+      $('at-status').dataset.done = 'true';
       break;
     case 'error':
       status.textContent = `error: ${m.message}`;

@@ -1,6 +1,7 @@
 /** Messages between the page and the training worker. */
 import type { Method, SamplerName, VqVariant } from './tasks.js';
 import type { VqMetrics } from '../../src/zoo/vq/index.js';
+import type { AttentionForm } from './attentionTiming.js';
 
 export type ToWorker =
   | { type: 'train'; dataset: string; method: Method; steps: number; lr: number; seed: number }
@@ -8,7 +9,8 @@ export type ToWorker =
   | { type: 'resume' }
   | { type: 'sample'; sampler: SamplerName; nfe: number; n: number }
   | { type: 'save' }
-  | { type: 'vq'; steps: number; codes: number };
+  | { type: 'vq'; steps: number; codes: number }
+  | { type: 'attention'; lengths: number[] };
 
 export type FromWorker =
   | { type: 'ready'; backend: string }
@@ -17,4 +19,6 @@ export type FromWorker =
   | { type: 'samples'; points: Float64Array; trajectories: Float64Array[]; data: Float64Array; nfe: number; sampler: string }
   | { type: 'weights'; bytes: Uint8Array }
   | { type: 'vq'; step: number; metrics: Record<VqVariant, VqMetrics> }
+  | { type: 'attention'; n: number; form: AttentionForm; ms: number; peakBytes: number }
+  | { type: 'attentionDone' }
   | { type: 'error'; message: string };

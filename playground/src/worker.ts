@@ -5,6 +5,7 @@
  */
 import { DiffusionTask, VqRace } from './tasks.js';
 import type { FromWorker, ToWorker } from './protocol.js';
+import { ATTENTION_FORMS, timeAttention } from './attentionTiming.js';
 import { tidy } from '../../src/core/memory.js';
 import { randomKey } from '../../src/ops/random.js';
 import { dispose } from '../../src/nn/module.js';
@@ -87,6 +88,19 @@ self.onmessage = (ev: MessageEvent<ToWorker>): void => {
         if (!task) throw new Error('train a model first');
         const bytes = task.weights();
         post({ type: 'weights', bytes }, [bytes.buffer]);
+        break;
+      }
+      case 'attention': {
+        // one (n, form) per turn of the event loop, so a stop still gets through
+        const jobs = m.lengths.flatMap((n) => ATTENTION_FORMS.map((form) => ({ n, form })));
+        const next = (): void => {
+          const job = jobs.shift();
+          if (!job) return post({ type: 'attentionDone' });
+          const r = timeAttention(job.form, job.n);
+          post({ type: 'attention', n: job.n, form: job.form, ms: r.ms, peakBytes: r.peakBytes });
+          setTimeout(next, 0);
+        };
+        next();
         break;
       }
       case 'vq':

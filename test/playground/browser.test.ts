@@ -2,7 +2,7 @@
  * The playground in a real Chromium (playwright-core with Debian's
  * /usr/bin/chromium): load the page, train a flow on two moons until the
  * loss (mean of the last 10 steps) falls below 1.3, sample and check the
- * canvas holds the samples, run the VQ race and check the usage chart has data, save screenshots (runs/
+ * canvas holds the samples, run the VQ race and the attention timing, save screenshots (runs/
  * playground/), and assert the console stayed free of errors — once with
  * WebGPU enabled (SwiftShader) and once without. Skipped where Chromium is
  * absent (CI installs it).
@@ -56,6 +56,12 @@ describe.skipIf(!have)('playground in Chromium', () => {
       await page.click('#vq-start');
       await page.waitForFunction(() => /step 25:/.test(document.getElementById('vq-status')!.textContent!), undefined, { timeout: 240_000 });
       await page.screenshot({ path: `runs/playground/vq-${gpu ? 'webgpu' : 'cpu'}.png` });
+      // attention timing at two lengths
+      await page.click('button[data-panel="attention"]');
+      await page.fill('#at-lengths', '64,256');
+      await page.click('#at-start');
+      await page.waitForFunction(() => document.getElementById('at-status')!.dataset.done === 'true', undefined, { timeout: 120_000 });
+      await page.screenshot({ path: `runs/playground/attention-${gpu ? 'webgpu' : 'cpu'}.png` });
       if (errors.length) console.log(errors.join("\n"));
       expect(errors).toEqual([]);
       console.log(`playground ${label}: ${backend}; final loss ${loss.toFixed(3)}`);

@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import * as nb from '../../src/index.js';
 import * as df from '../../src/zoo/diffusion/index.js';
 import { DiffusionTask, VqRace, VQ_VARIANTS } from '../../playground/src/tasks.js';
+import { ATTENTION_FORMS, timeAttention } from '../../playground/src/attentionTiming.js';
 
 describe('playground tasks', () => {
   it('a flow-matching task trains in chunks, samples with trajectories, and its safetensors weights reload with equal outputs', () => {
@@ -54,5 +55,14 @@ describe('playground tasks', () => {
       expect(m[v].usage).toBeLessThanOrEqual(1);
       expect(m[v].mse).toBeGreaterThan(0);
     }
+  });
+
+  it('attention timing: every form runs and softmax needs the most memory at n = 512 (its n² scores)', () => {
+    const r = Object.fromEntries(ATTENTION_FORMS.map((f) => [f, timeAttention(f, 512, 1)]));
+    for (const f of ATTENTION_FORMS) expect(r[f]!.ms).toBeGreaterThan(0);
+    // 4 heads × 512² float32 scores = 4 MiB at least
+    expect(r.softmax!.peakBytes).toBeGreaterThan(4 * 2 ** 20);
+    expect(r.flash!.peakBytes).toBeLessThan(r.softmax!.peakBytes / 2);
+    expect(r.linear!.peakBytes).toBeLessThan(r.softmax!.peakBytes / 2);
   });
 });

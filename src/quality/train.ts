@@ -142,8 +142,18 @@ export function buildModel(task: Task, c: Pick<TrainConfig, 'mixer' | 'dModel' |
   });
 }
 
-/** Train a fresh model on the task's stream; returns the model and the loss per step. */
-export function trainModel(task: Task, c: TrainConfig, maxLen?: number): { model: SeqModel; losses: number[] } {
+/** A training run advanced one step at a time (so a caller can yield between steps). */
+export interface Trainer {
+  readonly model: SeqModel;
+  readonly losses: number[];
+  /** steps taken so far */
+  readonly step: number;
+  /** take one optimiser step */
+  next(): void;
+}
+
+/** A fresh model and optimiser on the task's stream, before the first step. */
+export function makeTrainer(task: Task, c: TrainConfig, maxLen?: number): Trainer {
   const model = buildModel(task, c, maxLen);
   const params = trainableParameters(model);
   const warmup = c.warmup ?? Math.max(1, Math.floor(c.steps / 10));
@@ -151,9 +161,15 @@ export function trainModel(task: Task, c: TrainConfig, maxLen?: number): { model
   let state = opt.init(params);
   const rng = taskRng(c.seed * 2 + 1); // training stream; evaluation uses other seeds
   const losses: number[] = [];
+  let step = 0;
   train(model);
-  try {
-    for (let step = 0; step < c.steps; step++) {
+  return {
+    model,
+    losses,
+    get step() {
+      return step;
+    },
+    next() {
       const b = drawBatch(task, rng, c.batch);
       tidy(() => {
         const { loss } = batchLoss(model, b);
@@ -164,10 +180,38 @@ export function trainModel(task: Task, c: TrainConfig, maxLen?: number): { model
       state = opt.update(Object.fromEntries(Object.keys(params).map((n) => [n, grads[n]])), state, params).state;
       zeroGrad(model);
       c.onStep?.(step, losses[step]!);
-    }
+      step++;
+    },
+  };
+}
+
+/** Train a fresh model on the task's stream; returns the model and the loss per step. */
+export function trainModel(task: Task, c: TrainConfig, maxLen?: number): { model: SeqModel; losses: number[] } {
+  const t = makeTrainer(task, c, maxLen);
+  try {
+    while (t.step < c.steps) t.next();
   } catch (e) {
-    dispose(model);
+    dispose(t.model);
     throw e;
   }
-  return { model, losses };
+  return { model: t.model, losses: t.losses };
+}
+
+/**
+ * The same run, yielding to the event loop every `yieldEvery` steps so that
+ * timers and worker messages (a test runner's heartbeat) are served.
+ */
+export async function trainModelAsync(task: Task, c: TrainConfig, o: { maxLen?: number; yieldEvery?: number } = {}): Promise<{ model: SeqModel; losses: number[] }> {
+  const t = makeTrainer(task, c, o.maxLen);
+  const every = o.yieldEvery ?? 10;
+  try {
+    while (t.step < c.steps) {
+      t.next();
+      if (t.step % every === 0) await new Promise<void>((r) => setImmediate(r));
+    }
+  } catch (e) {
+    dispose(t.model);
+    throw e;
+  }
+  return { model: t.model, losses: t.losses };
 }

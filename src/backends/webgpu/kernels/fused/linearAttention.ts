@@ -140,7 +140,8 @@ export function linearAttentionGpu(b: WebGpuBackend, fq: Tensor, fk: Tensor, v: 
   const lead = fq.shape.slice(0, -2);
   const BH = sizeOf(lead);
   if (f > LIN_MAX_F || dv + 1 > LIN_MAX_F || n === 0 || f === 0 || dv === 0 || BH === 0) return undefined;
-  if (smemBytes(LIN_MAX_F) > b.ctx.limits.workgroupStorageSize) return undefined;
+  // the widest call is the backward's, with dv + 1 features
+  if (smemBytes(Math.max(f, dv + 1)) > b.ctx.limits.workgroupStorageSize) return undefined;
   const flat = (t: Tensor, w: number): Tensor => reshape(t, [BH, n, w]);
   const ones = (t: Tensor): Tensor => pad(t, [[0, 0], [0, 0], [0, 1]], 1);
   const fn = customVjp(

@@ -8,8 +8,28 @@
  *   accuracy against test length (log₂), one line per mixer, with the
  *   training length marked.
  */
-import { Canvas, PALETTE, linePlot, type LineSeries } from '../plot/index.js';
+import { Canvas, Frame, PALETTE, type LineSeries, type Range } from '../plot/index.js';
 import type { QualityRecord } from './records.js';
+
+/**
+ * Lines with a disc at every point (a single point still shows), the first
+ * series drawn largest so that points which coincide (several mixers at
+ * 100%) stay visible as concentric rings.
+ */
+function linesWithMarkers(series: readonly LineSeries[], o: { width: number; height: number; x: Range; y: Range; title: string; xLabel: string; yLabel: string }): Canvas {
+  const f = new Frame(o);
+  f.drawAxes();
+  series.forEach((s, k) => {
+    const color = s.color ?? PALETTE[k % PALETTE.length]!;
+    const px = Array.from(s.xs ?? [], (v) => f.px(v));
+    const py = Array.from(s.ys, (v) => f.py(v));
+    if (px.length > 1) f.canvas.polyline(px, py, color, { width: s.width ?? 2 });
+    const r = Math.max(2, 6 - 1.5 * k);
+    px.forEach((x, i) => f.canvas.disc(x, py[i]!, r, color));
+  });
+  f.legend(series.filter((s) => s.label).map((s, k) => ({ label: s.label!, color: s.color ?? PALETTE[k % PALETTE.length]! })));
+  return f.canvas;
+}
 
 /** Tiles panels side by side on one canvas. */
 function tile(panels: Canvas[]): Canvas {
@@ -50,7 +70,7 @@ export function accuracyByWidth(records: readonly QualityRecord[], title = 'MQAR
       const pts = rs.filter((r) => r.mixer === m && r.seqLen === n).sort((a, b) => a.dModel - b.dModel);
       return { xs: pts.map((r) => Math.log2(r.dModel)), ys: pts.map((r) => r.accuracy), label: m, color: PALETTE[k % PALETTE.length]!, width: 2 };
     });
-    return linePlot(series.filter((s) => s.ys.length > 0), { width: 420, height: 340, x, y: { lo: 0, hi: 1.02 }, title: `${title}  seq len ${n}`, xLabel: 'log2 model dim', yLabel: 'accuracy' });
+    return linesWithMarkers(series.filter((s) => s.ys.length > 0), { width: 420, height: 340, x, y: { lo: 0, hi: 1.25 }, title: `${title}  seq len ${n}`, xLabel: 'log2 model dim', yLabel: 'accuracy' });
   });
   return tile(panels);
 }
@@ -65,7 +85,8 @@ export function accuracyByLength(records: readonly QualityRecord[], title = 'ind
     return { xs: pts.map((r) => Math.log2(r.testLen ?? r.seqLen)), ys: pts.map((r) => r.accuracy), label: m, color: PALETTE[k % PALETTE.length]!, width: 2 };
   });
   const train = rs[0]!.seqLen;
-  return linePlot(series, { width: 640, height: 400, y: { lo: 0, hi: 1.02 }, title: `${title}  (trained at ${train})`, xLabel: 'log2 test length', yLabel: 'accuracy' });
+  const lens = rs.map((r) => Math.log2(r.testLen ?? r.seqLen));
+  return linesWithMarkers(series, { width: 640, height: 400, x: { lo: Math.min(...lens) - 0.3, hi: Math.max(...lens) + 0.3 }, y: { lo: 0, hi: 1.25 }, title: `${title}  (trained at ${train})`, xLabel: 'log2 test length', yLabel: 'accuracy' });
 }
 
 /**

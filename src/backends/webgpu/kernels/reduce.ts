@@ -9,7 +9,16 @@
  * Summation in f32 by a tree of 64 partial sums also keeps the error growth
  * near O(√n·ε) rather than a serial loop's O(n·ε).
  *
- * Meta: [nOut, R, keptShape(nk), keptStrides(nk), redShape(nr), redStrides(nr), offset].
+ * Few outputs over a long reduced extent (a loss summed to one scalar) would
+ * leave the GPU with a handful of workgroups, so those reductions run in two
+ * passes: the reduced range of each output is cut into S contiguous chunks,
+ * S·nOut workgroups each reduce one chunk into a partial (f32 or i32), and a
+ * second pass reduces the [nOut, S] partials. The chunking and the combining
+ * order are fixed by the shapes alone, so results are deterministic (no float
+ * atomics), like the two-kernel reductions of Harris's paper.
+ *
+ * Meta: [nOut, R, keptShape(nk), keptStrides(nk), redShape(nr), redStrides(nr), offset, S, C]
+ * with S chunks of C reduced elements per output (S = 1, C = R in one pass).
  */
 import type { Kernel, OutMeta, Storage, View } from '../../backend.js';
 import type { DType } from '../../../core/dtype.js';
@@ -18,6 +27,19 @@ import type { WebGpuBackend } from '../backend.js';
 import { MATH, META, collapse, conv, isFloatish, kernelDtype16 as kernelDtype, storeAs, storeType } from '../wgsl.js';
 
 const WG = 64;
+/** Reduced extents at least this long, with few outputs, reduce in two passes. */
+const SPLIT_MIN_R = 4096;
+/** Aim for about this many first-pass workgroups in all. */
+const SPLIT_TARGET_GROUPS = 2048;
+/** Each first-pass workgroup reduces at least this many elements. */
+const SPLIT_MIN_CHUNK = 1024;
+
+/** How many chunks S to cut each output's reduced range into (1: one pass). */
+export function splitCount(nOut: number, R: number): number {
+  if (R < SPLIT_MIN_R || nOut >= SPLIT_TARGET_GROUPS / 2) return 1;
+  const s = Math.min(Math.ceil(R / SPLIT_MIN_CHUNK), Math.ceil(SPLIT_TARGET_GROUPS / nOut));
+  return Math.max(1, s);
+}
 
 interface Combiner {
   /** initial value in the compute type */
@@ -63,28 +85,54 @@ function offsetCode(target: string, idxVar: string, n: number, shapeAt: string):
 }
 
 function reduceKernel(b: WebGpuBackend, name: string, v: View, axes: readonly number[], out: OutMeta): Storage | undefined {
-  const c = COMBINE[name]!;
   const logical = name === 'all' || name === 'any';
   const ct: 'f32' | 'i32' = logical ? 'i32' : isFloatish(out.dtype) ? 'f32' : 'i32';
   if (!logical && out.dtype === 'bool') return undefined;
   const p = plan(v, axes);
   const res = b.alloc(out.dtype, p.nOut);
   if (p.nOut === 0) return res;
-  const load = logical ? `select(0, 1, ${conv('inp[off]', v.dtype, 'bool')})` : conv('inp[off]', v.dtype, ct);
-  const code = (): string => `// reduce ${name}:${v.dtype}->${out.dtype}
+  const S = splitCount(p.nOut, p.R);
+  if (S === 1) {
+    reducePass(b, name, v.dtype, v.storage, p, 1, p.R, out.dtype, res);
+    return res;
+  }
+  // pass 1: chunks into partials kept in the compute type
+  const C = Math.ceil(p.R / S);
+  const part = b.alloc(ct, p.nOut * S);
+  reducePass(b, name, v.dtype, v.storage, p, S, C, ct, part);
+  // pass 2: the [nOut, S] partials (contiguous) reduced over their last axis
+  const pv: View = { storage: part, dtype: ct, shape: [p.nOut, S], strides: [S, 1], offset: 0 };
+  reducePass(b, name, ct, part, plan(pv, [1]), 1, S, out.dtype, res);
+  b.free(part);
+  return res;
+}
+
+/** One dispatch: workgroup g reduces chunk g % S (C elements) of output g / S into dst[g]. */
+function reducePass(b: WebGpuBackend, name: string, inDtype: DType, src: Storage, p: ReturnType<typeof plan>, S: number, C: number, outDtype: DType, dst: Storage): void {
+  const c = COMBINE[name]!;
+  const logical = name === 'all' || name === 'any';
+  const ct: 'f32' | 'i32' = logical ? 'i32' : isFloatish(outDtype) ? 'f32' : 'i32';
+  const load = logical ? `select(0, 1, ${conv('inp[off]', inDtype, 'bool')})` : conv('inp[off]', inDtype, ct);
+  const at = 2 + 2 * p.nk + 2 * p.nr;
+  const code = (): string => `// reduce ${name}:${inDtype}->${outDtype}
 ${META}
-@group(0) @binding(1) var<storage, read> inp: array<${storeType(v.dtype)}>;
-@group(0) @binding(2) var<storage, read_write> out: array<${storeType(out.dtype)}>;
+@group(0) @binding(1) var<storage, read> inp: array<${storeType(inDtype)}>;
+@group(0) @binding(2) var<storage, read_write> out: array<${storeType(outDtype)}>;
 var<workgroup> part: array<${ct}, ${WG}>;
 ${MATH}
 @compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let o = i32(wid.y * nwg.x + wid.x);
+  let g = i32(wid.y * nwg.x + wid.x);
+  let S = prm[${at + 1}];
+  let C = prm[${at + 2}];
+  let o = g / S;
   let R = prm[1];
-  var base = prm[${2 + 2 * p.nk + 2 * p.nr}];
+  let lo = (g % S) * C;
+  let hi = min(R, lo + C);
+  var base = prm[${at}];
   ${offsetCode('base', 'o', p.nk, '2')}
   var acc: ${ct} = ${c.init(ct)};
-  for (var t = i32(lid); t < R; t += ${WG}) {
+  for (var t = lo + i32(lid); t < hi; t += ${WG}) {
     var off = base;
     ${offsetCode('off', 't', p.nr, `${2 + 2 * p.nk}`)}
     let v = ${load};
@@ -96,10 +144,9 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
     if (lid < w) { let v = part[lid + w]; let acc = part[lid]; part[lid] = ${c.step(ct)}; }
     workgroupBarrier();
   }
-  if (lid == 0u && o < prm[0]) { out[o] = ${storeAs('part[0]', ct, out.dtype)}; }
+  if (lid == 0u && o < prm[0]) { out[g] = ${storeAs('part[0]', ct, outDtype)}; }
 }`;
-  b.launch(`reduce:${name}:${v.dtype}:${out.dtype}:${p.nk}:${p.nr}`, code, [v.storage, res], p.nOut, p.ints);
-  return res;
+  b.launch(`reduce:${name}:${inDtype}:${outDtype}:${p.nk}:${p.nr}`, code, [src, dst], p.nOut * S, [...p.ints, S, C]);
 }
 
 /** argmax/argmin: (value, index) pairs; NaN wins (as in NumPy), then the first index on ties. */
@@ -117,14 +164,26 @@ function argKernel(b: WebGpuBackend, name: 'argmax' | 'argmin', v: View, axis: n
   const nk = kept.shape.length;
   const nr = axes.length;
   const nOut = sizeOf(kept.shape);
-  const ints = [nOut, sizeOf(redShape), ...kept.shape, ...kept.strides[0]!, ...redShape, ...redStrides, v.offset];
+  const R = sizeOf(redShape);
+  const ints = [nOut, R, ...kept.shape, ...kept.strides[0]!, ...redShape, ...redStrides, v.offset];
   const res = b.alloc('i32', nOut);
   if (nOut === 0) return res;
+  const S = splitCount(nOut, R);
+  const C = Math.ceil(R / S);
+  const at = 2 + 2 * nk + 2 * nr;
   const better = name === 'argmax' ? 'x > y' : 'x < y';
-  const code = (): string => `// ${name}:${v.dtype}
+  // pass 1 (or the only pass) reads the view; pass 2 reads the [nOut, S] (value, index) partials
+  const code = (second: boolean) => (): string => `// ${name}:${v.dtype}${second ? ' partials' : ''}
 ${META}
-@group(0) @binding(1) var<storage, read> inp: array<${storeType(v.dtype)}>;
+${
+  second
+    ? `@group(0) @binding(1) var<storage, read> PV: array<f32>;
+@group(0) @binding(2) var<storage, read> PI: array<i32>;
+@group(0) @binding(3) var<storage, read_write> out: array<i32>;`
+    : `@group(0) @binding(1) var<storage, read> inp: array<${storeType(v.dtype)}>;
 @group(0) @binding(2) var<storage, read_write> out: array<i32>;
+${S > 1 ? '@group(0) @binding(3) var<storage, read_write> outV: array<f32>;' : ''}`
+}
 var<workgroup> pv: array<f32, ${WG}>;
 var<workgroup> pi: array<i32, ${WG}>;
 ${MATH}
@@ -138,18 +197,32 @@ fn wins(x: f32, i: i32, y: f32, j: i32) -> bool {
 }
 @compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let o = i32(wid.y * nwg.x + wid.x);
-  let R = prm[1];
-  var base = prm[${2 + 2 * nk + 2 * nr}];
-  ${offsetCode('base', 'o', nk, '2')}
+  let g = i32(wid.y * nwg.x + wid.x);
   var bv: f32 = 0.0;
   var bi: i32 = -1;
-  for (var t = i32(lid); t < R; t += ${WG}) {
+${
+  second
+    ? `  let o = g;
+  let S = prm[1];
+  for (var t = i32(lid); t < S; t += ${WG}) {
+    let x = PV[o * S + t];
+    let i = PI[o * S + t];
+    if (wins(x, i, bv, bi)) { bv = x; bi = i; }
+  }`
+    : `  let S = prm[${at + 1}];
+  let C = prm[${at + 2}];
+  let o = g / S;
+  let lo = (g % S) * C;
+  let hi = min(prm[1], lo + C);
+  var base = prm[${at}];
+  ${offsetCode('base', 'o', nk, '2')}
+  for (var t = lo + i32(lid); t < hi; t += ${WG}) {
     var off = base;
     ${offsetCode('off', 't', nr, `${2 + 2 * nk}`)}
     let x = ${conv('inp[off]', v.dtype, 'f32')};
     if (wins(x, t, bv, bi)) { bv = x; bi = t; }
-  }
+  }`
+}
   pv[lid] = bv;
   pi[lid] = bi;
   workgroupBarrier();
@@ -157,9 +230,18 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
     if (lid < w && wins(pv[lid + w], pi[lid + w], pv[lid], pi[lid])) { pv[lid] = pv[lid + w]; pi[lid] = pi[lid + w]; }
     workgroupBarrier();
   }
-  if (lid == 0u && o < prm[0]) { out[o] = pi[0]; }
+  if (lid == 0u && o < prm[0]) { out[g] = pi[0];${!second && S > 1 ? ' outV[g] = pv[0];' : ''} }
 }`;
-  b.launch(`${name}:${v.dtype}:${nk}:${nr}`, code, [v.storage, res], nOut, ints);
+  if (S === 1) {
+    b.launch(`${name}:${v.dtype}:${nk}:${nr}`, code(false), [v.storage, res], nOut, [...ints, 1, R]);
+    return res;
+  }
+  const partI = b.alloc('i32', nOut * S);
+  const partV = b.alloc('f32', nOut * S);
+  b.launch(`${name}:${v.dtype}:${nk}:${nr}:split`, code(false), [v.storage, partI, partV], nOut * S, [...ints, S, C]);
+  b.launch(`${name}:partials`, code(true), [partV, partI, res], nOut, [nOut, S]);
+  b.free(partI);
+  b.free(partV);
   return res;
 }
 

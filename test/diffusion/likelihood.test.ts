@@ -103,3 +103,23 @@ describe('bits per dimension', () => {
     expect(df.bitsPerDim(-64 * Math.LN2, 64, { binWidth: 2 / 256 })).toBeCloseTo(8, 12);
   });
 });
+
+describe('memory', () => {
+  it('a model with trainable parameters keeps no tape across solver steps: peak memory stays flat in the number of steps', () => {
+    const net = new df.TimeMlp(2, { key: nb.randomKey(3), hidden: [16] });
+    const model = df.denoiserFromPrediction((x, c) => net.forward(x, c), df.flowMatching(), 'velocity');
+    const x = nb.normal(nb.randomKey(4), [200, 2]);
+    const peak = (steps: number): number => {
+      const base = nb.memory().liveBytes;
+      nb.resetPeakMemory();
+      const r = df.logLikelihood(model, x, { method: 'rk4', steps });
+      const p = nb.memory().peakBytes - base;
+      for (const t of [r.logp, r.priorLogp, r.deltaLogp, r.z]) t.dispose();
+      return p;
+    };
+    const p5 = peak(5);
+    const p40 = peak(40);
+    console.log(`logLikelihood peak bytes: ${p5} (5 steps), ${p40} (40 steps)`);
+    expect(p40).toBeLessThan(1.5 * p5);
+  });
+});

@@ -20,6 +20,7 @@ import type { Key } from '../../core/random.js';
 import * as prng from '../../core/random.js';
 import { tidy } from '../../core/memory.js';
 import { jvp } from '../../autodiff/forward.js';
+import { noGrad } from '../../autodiff/tape.js';
 import { tensor, zeros } from '../../ops/creation.js';
 import { add, mul, sub } from '../../ops/elementwise.js';
 import { sum } from '../../ops/reduce.js';
@@ -135,7 +136,10 @@ export function logLikelihood(model: Denoiser, x: Tensor, opts: LikelihoodOption
       return [sub(y[0]!, den), sub(d, trD)];
     });
   try {
-    return tidy(() => {
+    // no reverse-mode recording: the traces are forward-mode products, and a
+    // model with trainable parameters would otherwise chain every step's
+    // intermediates onto the tape (gigabytes over a long solve)
+    return noGrad(() => tidy(() => {
       const method = opts.method ?? 'dopri5';
       const sol = odeint(rhs, [x, zeros([x.shape[0]!], { dtype: x.dtype })], Math.log(sigmaMin), Math.log(sigmaMax), {
         method,
@@ -146,7 +150,7 @@ export function logLikelihood(model: Denoiser, x: Tensor, opts: LikelihoodOption
       const [z, deltaLogp] = sol.y as [Tensor, Tensor];
       const priorLogp = opts.prior ? opts.prior(z) : isotropicLogDensity(z, sigmaMax * sigmaMax + 1);
       return { logp: add(priorLogp, deltaLogp), priorLogp, deltaLogp, z, nfe: calls() };
-    });
+    }));
   } finally {
     probes.forEach((p) => p.dispose());
   }

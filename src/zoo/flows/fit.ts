@@ -13,6 +13,7 @@ import { backward } from '../../autodiff/backward.js';
 import { noGrad } from '../../autodiff/tape.js';
 import { Module, namedGrads, trainableParameters, zeroGrad } from '../../nn/module.js';
 import { adam } from '../../optim/adam.js';
+import { disposeOptimizerState } from '../../optim/optimizer.js';
 import type { Schedule } from '../../optim/schedules.js';
 
 export interface DensityModel extends Module {
@@ -62,6 +63,7 @@ export function fitDensity(model: DensityModel, sample: (key: Key, n: number) =>
     zeroGrad(model);
     opts.onStep?.(step, losses[step]!);
   }
+  disposeOptimizerState(state);
   return losses;
 }
 

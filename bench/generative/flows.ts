@@ -4,7 +4,7 @@
  * known entropy floors; bits/dim on the 8×8 digits; the VQ table. Seeded;
  * prints Markdown tables.
  *
- *   npx tsx bench/generative/flows.ts [nll|bpd|vq ...] [--steps n]
+ *   npx tsx bench/generative/flows.ts [nll|bpd|vq ...] [--steps n] [--toys a,b]
  */
 import * as nb from '../../src/index.js';
 import * as fl from '../../src/zoo/flows/index.js';
@@ -15,14 +15,14 @@ import { loadDigits, sampleBatch, DIGITS_LEVELS } from '../../src/zoo/data/digit
 
 const argv = process.argv.slice(2);
 const flag = (name: string, dflt: number): number => (argv.includes(name) ? Number(argv[argv.indexOf(name) + 1]) : dflt);
-const parts = argv.filter((a) => !a.startsWith('--') && !/^\d+$/.test(a));
+const parts = argv.filter((a, i) => !a.startsWith('--') && !/^\d+$/.test(a) && argv[i - 1] !== '--toys');
 const want = (p: string): boolean => parts.length === 0 || parts.includes(p);
 const STEPS = flag('--steps', 1000);
 const log = (s: string): void => void process.stdout.write(s + '\n');
 const secs = (t0: number): string => ((Date.now() - t0) / 1000).toFixed(0);
 
 function nllTable(): void {
-  const toys = ['eightGaussians', 'checkerboard', 'twoMoons'];
+  const toys = argv.includes('--toys') ? argv[argv.indexOf('--toys') + 1]!.split(',') : ['eightGaussians', 'checkerboard', 'twoMoons'];
   log(`\n### NLL on 2-D toys (nats, 4000 held-out points; ${STEPS} Adam steps of batch 256 for the discrete flows)\n`);
   log('| model | ' + toys.join(' | ') + ' |');
   log('| --- |' + toys.map(() => ' ---: |').join(''));

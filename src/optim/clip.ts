@@ -6,7 +6,10 @@
  * the norm before clipping is returned.
  */
 import { Tensor } from '../core/tensor.js';
-import { readable, scaleInPlace } from './inplace.js';
+import { onHost, readable, scaleInPlace } from './inplace.js';
+import { tidy } from '../core/memory.js';
+import { abs, add, div, maximum, minimum, mul, pow, sqrt } from '../ops/elementwise.js';
+import { max, sum } from '../ops/reduce.js';
 
 export type GradList = Iterable<Tensor | null | undefined> | Readonly<Record<string, Tensor | null | undefined>>;
 
@@ -30,7 +33,12 @@ function listOf(grads: GradList): Tensor[] {
 export function globalNorm(grads: GradList, normType = 2, scale = 1): number {
   if (!(normType > 0)) throw new Error(`globalNorm: normType must be positive (or Infinity), got ${normType}`);
   let acc = 0;
-  for (const g of listOf(grads)) {
+  const list = listOf(grads);
+  const off = list.find((g) => !onHost(g));
+  if (off) {
+    throw new Error(`globalNorm: returns a number, which needs a synchronous read of ${off.describe()} on the ${off.storage.backend.name} backend; use globalNormTensor (a scalar tensor) there, or the CPU backend`);
+  }
+  for (const g of list) {
     const v = readable(g, 'globalNorm');
     if (normType === Infinity) {
       // Math.max propagates NaN, so a NaN anywhere gives a NaN norm
@@ -46,6 +54,27 @@ export function globalNorm(grads: GradList, normType = 2, scale = 1): number {
   }
   if (normType === Infinity) return acc;
   return normType === 2 ? Math.sqrt(acc) : acc ** (1 / normType);
+}
+
+/**
+ * `globalNorm` as a scalar tensor on the gradients' backend, computed with
+ * tensor ops (no host read, so it runs on WebGPU); f32 accumulation there.
+ */
+export function globalNormTensor(grads: GradList, normType = 2): Tensor {
+  if (!(normType > 0)) throw new Error(`globalNormTensor: normType must be positive (or Infinity), got ${normType}`);
+  const list = listOf(grads);
+  if (list.length === 0) throw new Error('globalNormTensor: no gradients');
+  return tidy(() => {
+    const parts = list.map((g) => (normType === Infinity ? max(abs(g)) : normType === 2 ? sum(mul(g, g)) : sum(pow(abs(g), normType))));
+    const total = parts.reduce((a, b) => (normType === Infinity ? maximum(a, b) : add(a, b)));
+    if (normType === Infinity) return total;
+    return normType === 2 ? sqrt(total) : pow(total, 1 / normType);
+  });
+}
+
+/** `clipCoefficient` in tensor ops: min(1, maxNorm / (norm + 1e-6)) as a scalar tensor. */
+export function clipCoefficientTensor(norm: Tensor, maxNorm: number): Tensor {
+  return tidy(() => minimum(div(maxNorm, add(norm, 1e-6)), 1));
 }
 
 /** The factor clipping multiplies gradients by: min(1, maxNorm / (norm + 1e-6)). */
@@ -68,6 +97,10 @@ export interface ClipOptions {
 export function clipGradNorm(grads: GradList, maxNorm: number, opts: ClipOptions = {}): number {
   if (!(maxNorm >= 0)) throw new Error(`clipGradNorm: maxNorm must be a non-negative number, got ${maxNorm}`);
   const list = listOf(grads);
+  const off = list.find((g) => !onHost(g));
+  if (off) {
+    throw new Error(`clipGradNorm: returns the norm as a number, which needs a synchronous read of ${off.describe()} on the ${off.storage.backend.name} backend; use the optimiser's clipNorm option (or globalNormTensor and clipCoefficientTensor) there, or the CPU backend`);
+  }
   const norm = globalNorm(list, opts.normType ?? 2);
   if (!Number.isFinite(norm) && opts.errorIfNonfinite) {
     throw new Error(`clipGradNorm: the total norm of the gradients is ${norm}; the gradients hold NaN or inf (pass errorIfNonfinite: false to scale anyway)`);

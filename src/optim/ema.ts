@@ -14,7 +14,9 @@ import { Tensor } from '../core/tensor.js';
 import { isFloat } from '../core/dtype.js';
 import { shapeStr, shapesEqual } from '../core/shape.js';
 import { zeros } from '../ops/creation.js';
-import { copyInto, readable, updateInPlace } from './inplace.js';
+import { assignOnDevice, copyInto, onHost, readable, updateInPlace } from './inplace.js';
+import { tidy } from '../core/memory.js';
+import { add, mul } from '../ops/elementwise.js';
 import { slotDType, type Params } from './optimizer.js';
 
 export interface EmaState {
@@ -63,6 +65,11 @@ export function ema(opts: { decay?: number | ((step: number) => number) } = {}):
         const p = params[name];
         if (!p) throw new Error(`ema.update: parameter '${name}' is missing`);
         if (!shapesEqual(p.shape, s.shape)) throw new Error(`ema.update: parameter '${name}' is ${shapeStr(p.shape)} but its average is ${shapeStr(s.shape)}`);
+        if (!onHost(s) || !onHost(p)) {
+          // off the CPU: the same update in tensor ops, written back on the device
+          tidy(() => assignOnDevice(s, add(mul(s, d), mul(p, 1 - d)), 'ema.update'));
+          continue;
+        }
         const pv = readable(p, 'ema.update');
         updateInPlace(
           s,

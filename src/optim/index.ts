@@ -8,7 +8,7 @@ export { constant, warmupCosine, warmupLinear, stepDecay, multiStep, oneCycle, s
 export type { Schedule, WarmupDecayOptions, OneCycleOptions } from './schedules.js';
 export { clipValue, scaleGrad, maskGrad, addGradNoise, onlyFor, applyHooks, runHooks, matches } from './hooks.js';
 export type { GradHook, HookContext, ParamMatch, GradNoiseOptions } from './hooks.js';
-export { globalNorm, clipGradNorm, clipCoefficient, type ClipOptions, type GradList } from './clip.js';
+export { globalNorm, globalNormTensor, clipGradNorm, clipCoefficient, clipCoefficientTensor, type ClipOptions, type GradList } from './clip.js';
 export { gradAccumulator, accumulateGradients, type GradAccumulator } from './accumulate.js';
 export { ema, emaWarmup, emaTfWarmup, type Ema, type EmaState, type EmaWarmupOptions } from './ema.js';
 export { optimizerStateToTensors, restoreOptimizerState, type SavedOptimizerState } from './state.js';

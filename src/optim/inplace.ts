@@ -24,6 +24,12 @@
  *
  * Raw views are only valid until the heap grows: take them, loop, commit, and
  * allocate nothing in between.
+ *
+ * Tensors on a backend that reads asynchronously (WebGPU) cannot be handed out
+ * as arrays. For them `copyInto`, `addInto`, `scaleInPlace` and `fillInPlace`
+ * compute the new values with tensor ops and write them into the existing
+ * storage with the backend's `assign` (a device-side copy); `writable`,
+ * `readable` and `updateInPlace` throw an error naming the caller.
  */
 import { Tensor } from '../core/tensor.js';
 import { isFloat } from '../core/dtype.js';
@@ -31,6 +37,9 @@ import { shapeStr, shapesEqual } from '../core/shape.js';
 import { CpuBackend } from '../backends/cpu/index.js';
 import { forEachIndex, isContiguous } from '../backends/cpu/strided.js';
 import { f64ToBf16Bits, f64ToF16Bits } from '../core/float16.js';
+import { tidy } from '../core/memory.js';
+import { add, astype, mul } from '../ops/elementwise.js';
+import { full } from '../ops/creation.js';
 
 export type Floats = Float32Array | Float64Array;
 
@@ -52,6 +61,37 @@ function rawFloats(t: Tensor): Floats | null {
   return raw.subarray(t.offset, t.offset + t.size) as Floats;
 }
 
+/** Whether `t`'s elements can be read and written synchronously on the host (the CPU backend). */
+export function onHost(t: Tensor): boolean {
+  return t.storage.backend instanceof CpuBackend;
+}
+
+function hostOnly(t: Tensor, op: string): void {
+  if (!onHost(t)) {
+    throw new Error(`${op}: reads ${t.describe()} on the host, which the ${t.storage.backend.name} backend cannot do synchronously; run this on the CPU backend (move the tensors with toBackend)`);
+  }
+}
+
+/** A backend that can copy one tensor into another's storage on the device. */
+interface Assigning {
+  assign?(dst: Tensor, src: Tensor): boolean;
+}
+
+/**
+ * dst ← value (a tensor on dst's backend) without a host read, through the
+ * backend's `assign`; `value` is cast to dst's dtype first.
+ */
+export function assignOnDevice(dst: Tensor, value: Tensor, op: string): void {
+  tidy(() => {
+    const v = value.dtype === dst.dtype ? value : astype(value, dst.dtype);
+    const b = dst.storage.backend as unknown as Assigning;
+    if (!b.assign?.(dst, v)) {
+      throw new Error(`${op}: cannot update ${dst.describe()} in place on the ${dst.storage.backend.name} backend (it needs a contiguous f32 tensor there); use the CPU backend`);
+    }
+    return undefined;
+  });
+}
+
 /** True when some element would be written twice (a broadcast or otherwise overlapping view). */
 function overlaps(t: Tensor): boolean {
   const dims = t.shape.map((n, i) => ({ n, s: Math.abs(t.strides[i]!) })).filter((d) => d.n > 1);
@@ -68,6 +108,7 @@ function overlaps(t: Tensor): boolean {
 export function writable(t: Tensor, op = 'writable'): Writable {
   t.assertAlive(op);
   if (!isFloat(t.dtype)) throw new Error(`${op}: can only update floating tensors in place, ${t.describe()} is not`);
+  hostOnly(t, op);
   const raw = rawFloats(t);
   if (raw) return { data: raw, commit: noop };
   if (overlaps(t)) throw new Error(`${op}: ${t.describe()} is a broadcast (overlapping) view with strides [${t.strides.join(',')}]; it cannot be updated in place`);
@@ -90,6 +131,7 @@ export function writable(t: Tensor, op = 'writable'): Writable {
 /** The elements of `t` for reading: the raw storage when possible, otherwise a float64 copy. Do not write to it. */
 export function readable(t: Tensor, op = 'readable'): ArrayLike<number> {
   t.assertAlive(op);
+  hostOnly(t, op);
   return rawFloats(t) ?? t.toF64();
 }
 
@@ -110,6 +152,13 @@ function checkSame(op: string, dst: Tensor, src: Tensor): void {
 export function copyInto(dst: Tensor, src: Tensor): void {
   checkSame('copyInto', dst, src);
   if (dst.storage === src.storage && dst.offset === src.offset && shapesEqual(dst.strides, src.strides)) return;
+  if (!onHost(dst) || !onHost(src)) {
+    dst.assertAlive('copyInto');
+    if (!isFloat(dst.dtype)) throw new Error(`copyInto: can only update floating tensors in place, ${dst.describe()} is not`);
+    // a fresh copy (mul by 1) so src and dst never share the storage being written
+    tidy(() => assignOnDevice(dst, mul(src, 1), 'copyInto'));
+    return;
+  }
   const s = src.toF64(); // a copy first, so overlapping src and dst are safe
   updateInPlace(dst, (d) => d.set(s), 'copyInto');
 }
@@ -117,6 +166,11 @@ export function copyInto(dst: Tensor, src: Tensor): void {
 /** dst ← dst + alpha·src, in place. */
 export function addInto(dst: Tensor, src: Tensor, alpha = 1): void {
   checkSame('addInto', dst, src);
+  if (!onHost(dst) || !onHost(src)) {
+    dst.assertAlive('addInto');
+    tidy(() => assignOnDevice(dst, add(dst, alpha === 1 ? src : mul(src, alpha)), 'addInto'));
+    return;
+  }
   const s = dst.storage === src.storage ? src.toF64() : readable(src);
   updateInPlace(
     dst,
@@ -130,6 +184,11 @@ export function addInto(dst: Tensor, src: Tensor, alpha = 1): void {
 /** t ← s·t, in place. */
 export function scaleInPlace(t: Tensor, s: number): void {
   if (s === 1) return;
+  if (!onHost(t)) {
+    t.assertAlive('scaleInPlace');
+    tidy(() => assignOnDevice(t, mul(t, s), 'scaleInPlace'));
+    return;
+  }
   updateInPlace(
     t,
     (d) => {
@@ -141,6 +200,11 @@ export function scaleInPlace(t: Tensor, s: number): void {
 
 /** t ← value everywhere, in place. */
 export function fillInPlace(t: Tensor, value: number): void {
+  if (!onHost(t)) {
+    t.assertAlive('fillInPlace');
+    tidy(() => assignOnDevice(t, full(t.shape, value, { dtype: t.dtype, backend: t.storage.backend }), 'fillInPlace'));
+    return;
+  }
   updateInPlace(t, (d) => d.fill(value), 'fillInPlace');
 }
 

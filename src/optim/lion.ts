@@ -10,7 +10,8 @@
  * The update has the same magnitude in every coordinate, so Lion wants a
  * learning rate 3–10× smaller and a weight decay 3–10× larger than AdamW.
  */
-import { makeOptimizer, type Optimizer, type OptimizerOptions, type RuleArgs, type UpdateRule } from './optimizer.js';
+import { makeOptimizer, type Optimizer, type OptimizerOptions, type RuleArgs, type TensorRuleArgs, type UpdateRule } from './optimizer.js';
+import { add, mul, sign, sub } from '../ops/elementwise.js';
 
 export interface LionHyper {
   betas: readonly [number, number];
@@ -41,6 +42,14 @@ export const lionRule: UpdateRule<LionHyper> = {
       p[i] = p[i]! * decay - lr * s;
       m[i] = b2 * m[i]! + (1 - b2) * gi;
     }
+  },
+  // the loop above in tensor ops (the driver runs it inside tidy and writes the results back)
+  applyTensors({ p, g, slots, h, lr }: TensorRuleArgs<LionHyper>) {
+    const [b1, b2] = h.betas;
+    const m = slots[0]!;
+    const c = add(mul(m, b1), mul(g, 1 - b1));
+    const decayed = mul(p, 1 - lr * h.weightDecay);
+    return { p: sub(decayed, mul(sign(c), lr)), slots: [add(mul(m, b2), mul(g, 1 - b2))] };
   },
 };
 

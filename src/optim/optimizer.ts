@@ -22,10 +22,12 @@ import { Tensor } from '../core/tensor.js';
 import { isFloat, type DType } from '../core/dtype.js';
 import { shapeStr, shapesEqual } from '../core/shape.js';
 import { zeros } from '../ops/creation.js';
-import { readable, writable, type Floats } from './inplace.js';
+import { assignOnDevice, onHost, readable, writable, type Floats } from './inplace.js';
+import { tidy } from '../core/memory.js';
+import { mul } from '../ops/elementwise.js';
 import { asSchedule, type Schedule } from './schedules.js';
 import { matches, runHooks, type GradHook, type ParamMatch } from './hooks.js';
-import { clipCoefficient, globalNorm } from './clip.js';
+import { clipCoefficient, clipCoefficientTensor, globalNorm, globalNormTensor } from './clip.js';
 
 export type Params = Readonly<Record<string, Tensor>>;
 export type Grads = Readonly<Record<string, Tensor | null | undefined>>;
@@ -79,6 +81,17 @@ export interface RuleArgs<H> {
   count: number;
 }
 
+/** The same step in tensor ops, for backends without synchronous reads (WebGPU): tensors in, new values out. */
+export interface TensorRuleArgs<H> {
+  p: Tensor;
+  /** the gradient, already multiplied by any clipping factor */
+  g: Tensor;
+  slots: Tensor[];
+  h: H;
+  lr: number;
+  count: number;
+}
+
 export interface UpdateRule<H> {
   readonly kind: string;
   readonly defaults: H;
@@ -89,6 +102,12 @@ export interface UpdateRule<H> {
   /** the slots one parameter needs under these hyperparameters */
   slotNames(h: H): readonly string[];
   apply(a: RuleArgs<H>): void;
+  /**
+   * Optional: the step as tensor ops, returning the new parameter and slot
+   * values (the driver writes them into the existing buffers). Used for
+   * tensors off the CPU when the backend has no fused kernel for the rule.
+   */
+  applyTensors?(a: TensorRuleArgs<H>): { p: Tensor; slots: Tensor[] };
 }
 
 export type GroupOptions<H> = Partial<H> & {
@@ -228,8 +247,20 @@ export function makeOptimizer<H>(rule: UpdateRule<H>, opts: OptimizerOptions<H> 
       let gScale = 1;
       let gradNorm: number | undefined;
       if (opts.clipNorm !== undefined) {
-        gradNorm = globalNorm(gs.values());
-        gScale = clipCoefficient(gradNorm, opts.clipNorm);
+        if ([...gs.values()].every(onHost)) {
+          gradNorm = globalNorm(gs.values());
+          gScale = clipCoefficient(gradNorm, opts.clipNorm);
+        } else {
+          // no host read: the factor stays a tensor and scales copies of the gradients (info.gradNorm is absent)
+          const maxNorm = opts.clipNorm;
+          const c = tidy(() => clipCoefficientTensor(globalNormTensor(gs.values()), maxNorm));
+          for (const [name, g] of gs) {
+            const scaled = mul(g, c);
+            owned.push(scaled);
+            gs.set(name, scaled);
+          }
+          c.dispose();
+        }
       }
       const lrs = groups.map((g) => g.lr(t)); // group multipliers are folded into each ParamState.lrScale
       const next: Record<string, ParamState> = {};
@@ -255,6 +286,17 @@ export function makeOptimizer<H>(rule: UpdateRule<H>, opts: OptimizerOptions<H> 
           continue;
         }
         // no heap allocation from here to commit: raw views stay valid
+        if (rule.applyTensors && (!onHost(p) || !onHost(g))) {
+          const apply = rule.applyTensors.bind(rule);
+          tidy(() => {
+            const r = apply({ p, g: gScale === 1 ? g : mul(g, gScale), slots: slotTensors, h: group.h, lr, count });
+            r.slots.forEach((v, i) => assignOnDevice(slotTensors[i]!, v, `${kind}.update`));
+            assignOnDevice(p, r.p, `${kind}.update`);
+            return undefined;
+          });
+          next[name] = { ...ps, count };
+          continue;
+        }
         const gv = readable(g, `${kind}.update`);
         const pw = writable(p, `${kind}.update`);
         const sw = slotTensors.map((st) => writable(st, `${kind}.update`));

@@ -9,7 +9,9 @@
  *   d ← d + μ·b if Nesterov, else b
  *   p ← p − η·d
  */
-import { makeOptimizer, type Optimizer, type OptimizerOptions, type RuleArgs, type UpdateRule } from './optimizer.js';
+import { makeOptimizer, type Optimizer, type OptimizerOptions, type RuleArgs, type TensorRuleArgs, type UpdateRule } from './optimizer.js';
+import type { Tensor } from '../core/tensor.js';
+import { add, mul, sub } from '../ops/elementwise.js';
 
 export interface SgdHyper {
   momentum: number;
@@ -49,6 +51,19 @@ export const sgdRule: UpdateRule<SgdHyper> = {
       }
       p[i] = p[i]! - lr * d;
     }
+  },
+  // the loop above in tensor ops (the driver runs it inside tidy and writes the results back)
+  applyTensors({ p, g, slots, h, lr, count }: TensorRuleArgs<SgdHyper>) {
+    const { momentum: mu, dampening, nesterov, weightDecay: wd } = h;
+    let d: Tensor = wd !== 0 ? add(g, mul(p, wd)) : g;
+    const buf = slots[0];
+    const newSlots: Tensor[] = [];
+    if (buf) {
+      const b = count === 1 ? mul(d, 1) : add(mul(buf, mu), mul(d, 1 - dampening));
+      newSlots.push(b);
+      d = nesterov ? add(d, mul(b, mu)) : b;
+    }
+    return { p: sub(p, mul(d, lr)), slots: newSlots };
   },
 };
 

@@ -19,7 +19,7 @@ import type { OpDef } from '../../ops/registry.js';
 import type { GpuContext } from './device.js';
 import { BufferPool, type PooledBuffer } from './pool.js';
 import { Stream } from './stream.js';
-import { fusedAdam, type FusedUpdateArgs } from './kernels/optim.js';
+import { assignF32, fusedAdam, type FusedUpdateArgs } from './kernels/optim.js';
 import { flashAttentionGpu, type FlashGpuOptions } from './kernels/flash.js';
 import { fillKernel } from './kernels/movement.js';
 import type { Tensor } from '../../core/tensor.js';
@@ -244,6 +244,11 @@ export class WebGpuBackend implements Backend {
   /** An optimiser step on the device (Adam, AdamW); false leaves it to the host path. */
   fusedUpdate(a: FusedUpdateArgs): boolean {
     return fusedAdam(this, a);
+  }
+
+  /** dst ← src in place on the device (contiguous f32 only; false otherwise). Used by optim/inplace.ts. */
+  assign(dst: Tensor, src: Tensor): boolean {
+    return assignF32(this, dst, src);
   }
 
   /** FlashAttention forward/backward in WGSL (undefined when the shapes do not fit; see kernels/flash.ts). */

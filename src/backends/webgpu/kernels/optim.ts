@@ -83,3 +83,28 @@ export function fusedAdam(b: WebGpuBackend, a: FusedUpdateArgs): boolean {
   b.launch(`adam:${h.amsgrad}`, () => adamShader(h.amsgrad), storages, Math.ceil(n / WG), ints, floats);
   return true;
 }
+
+/**
+ * dst ← src on the device, for the in-place helpers of optim/inplace.ts
+ * (SGD, Lion, EMA, clipping and accumulation compute their new values with
+ * tensor ops, then write them into the existing parameter and state buffers).
+ * Both must be contiguous f32 on this backend, in different storages (WebGPU
+ * forbids binding one buffer as read and read_write in one dispatch); false
+ * otherwise.
+ */
+export function assignF32(b: WebGpuBackend, dst: Tensor, src: Tensor): boolean {
+  const ok = (t: Tensor): boolean => t.dtype === 'f32' && t.storage.backend === b && isContiguous(t.shape, t.strides);
+  if (!ok(dst) || !ok(src) || dst.storage === src.storage || dst.size !== src.size) return false;
+  const n = dst.size;
+  if (n === 0) return true;
+  const code = (): string => `// assign f32
+${META}
+@group(0) @binding(1) var<storage, read> SRC: array<f32>;
+@group(0) @binding(2) var<storage, read_write> DST: array<f32>;
+${mainHeader(WG)}
+  if (gi >= prm[0]) { return; }
+  DST[prm[1] + gi] = SRC[prm[2] + gi];
+}`;
+  b.launch('assign:f32', code, [src.storage, dst.storage], Math.ceil(n / WG), [n, dst.offset, src.offset]);
+  return true;
+}

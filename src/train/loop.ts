@@ -19,6 +19,7 @@
  */
 import { Tensor } from '../core/tensor.js';
 import { scope } from '../core/memory.js';
+import { onHost } from '../optim/inplace.js';
 
 /** What a step returns: its loss (a number or a scalar Tensor), or a record with it. */
 export type StepOutput = number | Tensor | { loss: number | Tensor; skipped?: boolean; tokens?: number; [k: string]: unknown };
@@ -95,10 +96,12 @@ export interface TrainLoopResult {
   elapsedSec: number;
 }
 
-function readLoss(v: number | Tensor, i: number): number {
+/** The loss as a number: read synchronously on the CPU, awaited on a backend that reads asynchronously (WebGPU). */
+async function readLoss(v: number | Tensor, i: number): Promise<number> {
   if (typeof v === 'number') return v;
   if (v instanceof Tensor) {
     if (v.size !== 1) throw new Error(`trainLoop: step ${i} returned a loss of shape ${v.describe()}; it must be a scalar`);
+    if (!onHost(v)) return Number((await v.data())[0]);
     return v.item();
   }
   throw new Error(`trainLoop: step ${i} must return a loss (number or scalar Tensor), got ${v === null ? 'null' : typeof v}`);
@@ -163,8 +166,8 @@ export async function trainLoop(o: TrainLoopOptions): Promise<TrainLoopResult> {
     const out = await scope(async () => {
       const r = await o.step(i);
       // read the loss inside the scope, so a Tensor loss is freed with the step's other tensors
-      if (typeof r === 'object' && !(r instanceof Tensor) && r !== null) return { ...r, loss: readLoss(r.loss, i) };
-      return { loss: readLoss(r as number | Tensor, i) };
+      if (typeof r === 'object' && !(r instanceof Tensor) && r !== null) return { ...r, loss: await readLoss(r.loss, i) };
+      return { loss: await readLoss(r as number | Tensor, i) };
     });
     const loss = out.loss;
     const skipped = out.skipped === true;

@@ -23,6 +23,7 @@ import { astype, mul } from '../ops/elementwise.js';
 import { copy } from '../ops/views.js';
 import { isContiguous } from '../backends/cpu/strided.js';
 import { gradAccumulator } from '../optim/accumulate.js';
+import { onHost } from '../optim/inplace.js';
 import type { Grads, Optimizer, OptimizerState, Params, UpdateInfo } from '../optim/optimizer.js';
 import type { LossScaler, LossScaleState } from './lossScale.js';
 import { autocast, type Precision } from './autocast.js';
@@ -102,6 +103,9 @@ export function trainStep(o: TrainStepOptions): TrainStepResult {
         const loss = autocast(precision, () => o.loss(k));
         if (!(loss instanceof Tensor) || loss.size !== 1 || !isFloat(loss.dtype)) {
           throw new Error(`trainStep: loss(${k}) must return a scalar floating Tensor, got ${loss instanceof Tensor ? loss.describe() : typeof loss}`);
+        }
+        if (!onHost(loss)) {
+          throw new Error(`trainStep: reads the loss as a number, which the ${loss.storage.backend.name} backend cannot do synchronously; train there with an optimiser's update() and read the loss with await loss.data(), or use the CPU backend`);
         }
         lossSum += loss.item();
         if (!loss.requiresGrad) throw new Error(`trainStep: loss(${k}) does not depend on any parameter that requires grad`);

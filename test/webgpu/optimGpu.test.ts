@@ -108,6 +108,29 @@ describe.skipIf(!gpu)(gpu ? 'optimisers on webgpu' : `optimisers on webgpu (skip
     for (const t of [a, b, c, n2, ninf]) t.dispose();
   });
 
+  it('trainLoop awaits a GPU loss; trainStep names itself when it cannot read one', async () => {
+    const w = nb.tensor([1, -2, 3], [3], { dtype: 'f32', backend: g });
+    const opt = nb.sgd({ lr: 0.1, momentum: 0.5 });
+    let st = opt.init({ w });
+    const vg = nb.valueAndGrad((p: nb.Tensor) => nb.sum(nb.square(p)));
+    const res = await nb.trainLoop({
+      steps: 3,
+      step: () => {
+        const [loss, [gw]] = vg(w);
+        st = opt.update({ w: gw! }, st, { w }).state;
+        return loss;
+      },
+    });
+    // w ← w − 0.1·2w with momentum 0.5: losses 14, 14·0.8², then with momentum
+    expect(res.losses[0]).toBeCloseTo(14, 4);
+    expect(res.losses[1]).toBeCloseTo(14 * 0.64, 4);
+    expect(res.losses[2]!).toBeLessThan(res.losses[1]!);
+    w.requiresGrad_();
+    expect(() => nb.trainStep({ params: { w }, optimizer: opt, optState: st, loss: () => nb.sum(nb.square(w)) })).toThrow(/trainStep: .*webgpu/);
+    nb.optim.disposeOptimizerState(st);
+    w.dispose();
+  });
+
   it('functions that return numbers throw, naming themselves', () => {
     const a = nb.ones([3], { dtype: 'f32', backend: g });
     expect(() => nb.globalNorm([a])).toThrow(/globalNorm: .*webgpu.*globalNormTensor/);

@@ -155,6 +155,11 @@ export function copyInto(dst: Tensor, src: Tensor): void {
   if (!onHost(dst) || !onHost(src)) {
     dst.assertAlive('copyInto');
     if (!isFloat(dst.dtype)) throw new Error(`copyInto: can only update floating tensors in place, ${dst.describe()} is not`);
+    if (onHost(src) && isContiguous(dst.shape, dst.strides)) {
+      // host values into a device tensor (loading a checkpoint): one upload
+      dst.storage.backend.write(dst.storage, src.toF64(), dst.offset);
+      return;
+    }
     // a fresh copy (mul by 1) so src and dst never share the storage being written
     tidy(() => assignOnDevice(dst, mul(src, 1), 'copyInto'));
     return;

@@ -105,6 +105,10 @@ describe.skipIf(!gpu)(gpu ? 'optimisers on webgpu' : `optimisers on webgpu (skip
     const c = nb.tensor([1, 2, 3, 4], [4], { dtype: 'f32', backend: g });
     nb.optim.copyInto(a, c);
     expect(Array.from(await a.data())).toEqual([1, 2, 3, 4]);
+    const host = nb.tensor([5, 6, 7, 8], [4], { dtype: 'f32', backend: cpu() });
+    nb.optim.copyInto(a, host); // CPU → GPU, as loading a checkpoint does
+    expect(Array.from(await a.data())).toEqual([5, 6, 7, 8]);
+    host.dispose();
     for (const t of [a, b, c, n2, ninf]) t.dispose();
   });
 

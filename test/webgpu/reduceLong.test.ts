@@ -99,6 +99,25 @@ describe.skipIf(!gpu)(gpu ? 'webgpu long reductions' : `webgpu long reductions (
     });
   }
 
+  it('strided views and several reduced axes take the split path correctly', async () => {
+    const r = mulberry32(11);
+    const a = Float32Array.from({ length: 8 * 64 * 1024 }, () => r() * 2 - 1);
+    const x = nb.tensor(a, [8, 64, 1024], { dtype: 'f32', backend: g });
+    // sum over axes 0 and 2 of a permuted view [1024, 64, 8]: 64 outputs, 8192 strided elements each
+    const v = nb.permute(x, [2, 1, 0]);
+    const want = new Float64Array(64);
+    for (let i = 0; i < 8; i++) for (let j = 0; j < 64; j++) for (let k = 0; k < 1024; k++) want[j] += a[(i * 64 + j) * 1024 + k]!;
+    const s = await got(nb.sum(v, [0, 2]));
+    for (let j = 0; j < 64; j++) expect(Math.abs(s[j]! - want[j]!)).toBeLessThan(1e-3);
+    // argmax over the whole permuted view: the index is in the view's row-major order
+    const flat = Array.from(await v.data());
+    let best = 0;
+    for (let i = 1; i < flat.length; i++) if (flat[i]! > flat[best]!) best = i;
+    expect(await got(nb.argmax(v, null))).toEqual([best]);
+    v.dispose();
+    x.dispose();
+  });
+
   it('integer and logical long reductions, and the first index on ties', async () => {
     const n = 300_000;
     const ints = new Int32Array(n).map((_, i) => (i % 7) - 3);

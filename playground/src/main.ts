@@ -10,6 +10,7 @@ import { drawScatter } from './scatter.js';
 import type { FromWorker, ToWorker } from './protocol.js';
 import { SAMPLERS, VQ_VARIANTS, type Method, type SamplerName } from './tasks.js';
 import { ATTENTION_FORMS } from './attentionTiming.js';
+import { LM_MIXERS, LM_SIZES, type LmMixer, type LmSize } from './lmTask.js';
 import { TOY_DATASETS } from '../../src/zoo/data/toy2d.js';
 
 const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
@@ -83,6 +84,26 @@ $('at-start').addEventListener('click', () => {
   $('at-status').textContent = 'measuring…';
 });
 
+// language-model panel
+for (const m of LM_MIXERS) $<HTMLSelectElement>('lm-mixer').add(new Option(m, m));
+for (const [k, v] of Object.entries(LM_SIZES)) $<HTMLSelectElement>('lm-size').add(new Option(`${k} (d = ${v.dModel}, ${v.layers} layer${v.layers > 1 ? 's' : ''})`, k));
+const lmData: [number[], number[]] = [[], []];
+const lmPlot = new uPlot({ width: 460, height: 240, scales: { x: { time: false } }, series: [{}, { label: 'loss', stroke: '#2a6ebb' }] }, lmData, $('lm-loss'));
+const lmStatus = $('lm-status');
+const lmSamples = $('lm-samples');
+$('lm-start').addEventListener('click', () => {
+  lmData[0].length = 0;
+  lmData[1].length = 0;
+  lmSamples.textContent = '';
+  delete lmStatus.dataset.done;
+  delete lmSamples.dataset.count;
+  const num = (id: string): number => Number($<HTMLInputElement>(id).value);
+  send({ type: 'lmTrain', mixer: $<HTMLSelectElement>('lm-mixer').value as LmMixer, size: $<HTMLSelectElement>('lm-size').value as LmSize, text: $<HTMLTextAreaElement>('lm-text').value, steps: num('lm-steps'), lr: num('lm-lr'), sampleEvery: num('lm-every') });
+  lmStatus.textContent = 'training…';
+});
+$('lm-stop').addEventListener('click', () => send({ type: 'lmStop' }));
+$('lm-sample').addEventListener('click', () => send({ type: 'lmSample', prompt: $<HTMLInputElement>('lm-prompt').value }));
+
 worker.onmessage = (ev: MessageEvent<FromWorker>): void => {
   const m = ev.data;
   switch (m.type) {
@@ -138,6 +159,24 @@ worker.onmessage = (ev: MessageEvent<FromWorker>): void => {
     case 'attentionDone':
       $('at-status').textContent += ' — done';
       $('at-status').dataset.done = 'true';
+      break;
+    case 'lmLoss':
+      m.losses.forEach((l, i) => {
+        lmData[0].push(m.step - m.losses.length + i + 1);
+        lmData[1].push(l);
+      });
+      lmPlot.setData(lmData);
+      lmStatus.textContent = `step ${m.step}, loss ${m.losses[m.losses.length - 1]!.toFixed(3)} (uniform over ${m.vocab} characters: ${Math.log(m.vocab).toFixed(2)}), ${Math.round(m.tokensPerSec)} tokens/s`;
+      // the chunk's mean, steadier than one step's loss (the browser test reads it)
+      lmStatus.dataset.loss = String(m.losses.reduce((a, b) => a + b, 0) / m.losses.length);
+      break;
+    case 'lmSample':
+      lmSamples.textContent = `step ${m.step}: ${m.text.replace(/\n/g, ' ')}\n` + lmSamples.textContent;
+      lmSamples.dataset.count = String(Number(lmSamples.dataset.count ?? 0) + 1);
+      break;
+    case 'lmDone':
+      lmStatus.textContent += ' — done';
+      lmStatus.dataset.done = 'true';
       break;
     case 'error':
       status.textContent = `error: ${m.message}`;

@@ -2,6 +2,7 @@
 import type { Method, SamplerName, VqVariant } from './tasks.js';
 import type { VqMetrics } from '../../src/zoo/vq/index.js';
 import type { AttentionForm } from './attentionTiming.js';
+import type { LmMixer, LmSize } from './lmTask.js';
 
 export type ToWorker =
   | { type: 'train'; dataset: string; method: Method; steps: number; lr: number; seed: number }
@@ -10,7 +11,10 @@ export type ToWorker =
   | { type: 'sample'; sampler: SamplerName; nfe: number; n: number }
   | { type: 'save' }
   | { type: 'vq'; steps: number; codes: number }
-  | { type: 'attention'; lengths: number[] };
+  | { type: 'attention'; lengths: number[] }
+  | { type: 'lmTrain'; mixer: LmMixer; size: LmSize; text: string; steps: number; lr: number; sampleEvery: number }
+  | { type: 'lmStop' }
+  | { type: 'lmSample'; prompt: string };
 
 export type FromWorker =
   | { type: 'ready'; backend: string }
@@ -21,4 +25,7 @@ export type FromWorker =
   | { type: 'vq'; step: number; metrics: Record<VqVariant, VqMetrics> }
   | { type: 'attention'; n: number; form: AttentionForm; ms: number; peakBytes: number }
   | { type: 'attentionDone' }
+  | { type: 'lmLoss'; step: number; losses: number[]; tokensPerSec: number; vocab: number }
+  | { type: 'lmSample'; step: number; text: string }
+  | { type: 'lmDone'; step: number }
   | { type: 'error'; message: string };

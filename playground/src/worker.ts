@@ -9,6 +9,7 @@ import { ATTENTION_FORMS, timeAttention } from './attentionTiming.js';
 import { tidy } from '../../src/core/memory.js';
 import { randomKey } from '../../src/ops/random.js';
 import { dispose } from '../../src/nn/module.js';
+import { LmTask } from './lmTask.js';
 
 const post = (m: FromWorker, transfer: Transferable[] = []): void => (self as unknown as Worker).postMessage(m, transfer);
 
@@ -17,6 +18,10 @@ let target = 0;
 let running = false;
 let race: VqRace | null = null;
 let raceTarget = 0;
+let lm: LmTask | null = null;
+let lmTarget = 0;
+let lmEvery = 50;
+let lmRunning = false;
 
 function backendLine(): string {
   const isolated = (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true;
@@ -54,6 +59,29 @@ function vqLoop(): void {
     return;
   }
   setTimeout(vqLoop, 0);
+}
+
+/** The LM panel's loop: chunks of 5 steps, a sample every `lmEvery` steps and at the end. */
+function lmLoop(): void {
+  if (!lmRunning || !lm) return;
+  try {
+    if (lm.step >= lmTarget) {
+      lmRunning = false;
+      post({ type: 'lmSample', step: lm.step, text: lm.sample('The ') });
+      post({ type: 'lmDone', step: lm.step });
+      return;
+    }
+    const t0 = performance.now();
+    const n = Math.min(5, lmTarget - lm.step);
+    const losses = lm.train(n);
+    post({ type: 'lmLoss', step: lm.step, losses, tokensPerSec: (1000 * n * lm.tokensPerStep) / (performance.now() - t0), vocab: lm.tokenizer.vocabSize });
+    if (lm.step % lmEvery < n && lm.step < lmTarget) post({ type: 'lmSample', step: lm.step, text: lm.sample('The ') });
+  } catch (e) {
+    lmRunning = false;
+    post({ type: 'error', message: String((e as Error).message ?? e) });
+    return;
+  }
+  setTimeout(lmLoop, 0);
 }
 
 self.onmessage = (ev: MessageEvent<ToWorker>): void => {
@@ -103,6 +131,21 @@ self.onmessage = (ev: MessageEvent<ToWorker>): void => {
         next();
         break;
       }
+      case 'lmTrain':
+        if (lm) dispose(lm.model);
+        lm = new LmTask({ mixer: m.mixer, size: m.size, text: m.text, lr: m.lr });
+        lmTarget = m.steps;
+        lmEvery = Math.max(1, m.sampleEvery);
+        lmRunning = true;
+        lmLoop();
+        break;
+      case 'lmStop':
+        lmRunning = false;
+        break;
+      case 'lmSample':
+        if (!lm) throw new Error('train a language model first');
+        post({ type: 'lmSample', step: lm.step, text: lm.sample(m.prompt) });
+        break;
       case 'vq':
         race = new VqRace(m.codes);
         raceTarget = m.steps;

@@ -2,7 +2,9 @@
  * The playground in a real Chromium (playwright-core with Debian's
  * /usr/bin/chromium): load the page, train a flow on two moons until the
  * loss (mean of the last 10 steps) falls below 1.3, sample and check the
- * canvas holds the samples, run the VQ race and the attention timing, save screenshots (runs/
+ * canvas holds the samples, run the VQ race and the attention timing,
+ * train a character Mamba LM until its loss is below 2.6 and check its
+ * generated samples appeared, save screenshots (runs/
  * playground/), and assert the console stayed free of errors — once with
  * WebGPU enabled (SwiftShader) and once without. Skipped where Chromium is
  * absent (CI installs it).
@@ -19,7 +21,7 @@ describe.skipIf(!have)('playground in Chromium', () => {
   it.each([
     ['with WebGPU (SwiftShader)', true],
     ['without WebGPU', false],
-  ])('%s: trains, samples, races the quantisers, no console errors', async (label, gpu) => {
+  ])('%s: trains, samples, races the quantisers, trains a language model, no console errors', async (label, gpu) => {
     const { chromium } = await import('playwright-core');
     const server = await runPlayground({ port: 0, host: '127.0.0.1' }, () => {});
     const args = ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', ...(gpu ? ['--enable-unsafe-webgpu'] : ['--disable-gpu'])];
@@ -62,6 +64,20 @@ describe.skipIf(!have)('playground in Chromium', () => {
       await page.click('#at-start');
       await page.waitForFunction(() => document.getElementById('at-status')!.dataset.done === 'true', undefined, { timeout: 120_000 });
       await page.screenshot({ path: `runs/playground/attention-${gpu ? 'webgpu' : 'cpu'}.png` });
+      // language model: a tiny Mamba on the built-in text, sampling every 20 steps
+      await page.click('button[data-panel="lm"]');
+      await page.selectOption('#lm-mixer', 'mamba');
+      await page.fill('#lm-steps', '60');
+      await page.fill('#lm-every', '20');
+      await page.click('#lm-start');
+      await page.waitForFunction(() => document.getElementById('lm-status')!.dataset.done === 'true', undefined, { timeout: 240_000 });
+      const lmLoss = Number(await page.getAttribute('#lm-status', 'data-loss'));
+      expect(lmLoss).toBeLessThan(2.6); // from ≈ ln(32) ≈ 3.5
+      expect(await page.textContent('#lm-status')).toMatch(/\d+ tokens\/s/);
+      expect(Number(await page.getAttribute('#lm-samples', 'data-count'))).toBeGreaterThanOrEqual(2);
+      expect(await page.textContent('#lm-samples')).toMatch(/step 60: The /);
+      expect(await page.evaluate(() => document.querySelectorAll('#lm-loss canvas').length)).toBeGreaterThan(0);
+      await page.screenshot({ path: `runs/playground/lm-${gpu ? 'webgpu' : 'cpu'}.png` });
       if (errors.length) console.log(errors.join("\n"));
       expect(errors).toEqual([]);
       console.log(`playground ${label}: ${backend}; final loss ${loss.toFixed(3)}`);

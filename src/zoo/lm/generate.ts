@@ -14,7 +14,7 @@
 import { tidy } from '../../core/memory.js';
 import { noGrad } from '../../autodiff/tape.js';
 import { evalMode, train } from '../../nn/module.js';
-import { StreamDecoder, type Tokenizer } from '../../tokenizers/index.js';
+import { StreamDecoder, type Tokenizer } from '../../tokenizers/tokenizer.js';
 import type { LanguageModel } from './model.js';
 import { TokenSampler, type SamplingOptions } from './sample.js';
 

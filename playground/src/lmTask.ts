@@ -1,0 +1,132 @@
+/**
+ * The playground's language-model task: a small decoder-only LM
+ * (zoo/lm LanguageModel, any registered mixer) trained on pasted or built-in
+ * text at the character level (tokenizers CharTokenizer), in chunks so a
+ * worker can post the loss and a generated sample between them. Free of DOM
+ * APIs, so Node tests run it too. Imports the library module by module: the
+ * lm and tokenizer index files also carry Node-only corpus and file readers.
+ */
+import type { Tensor } from '../../src/core/tensor.js';
+import { tidy } from '../../src/core/memory.js';
+import { tensor } from '../../src/ops/creation.js';
+import { crossEntropy } from '../../src/ops/nn.js';
+import { reshape } from '../../src/ops/views.js';
+import { gradients } from '../../src/autodiff/backward.js';
+import { adamw } from '../../src/optim/adam.js';
+import type { Optimizer, OptimizerState } from '../../src/optim/optimizer.js';
+import { trainableParameters } from '../../src/nn/module.js';
+import { LanguageModel } from '../../src/zoo/lm/model.js';
+import { generateText } from '../../src/zoo/lm/generate.js';
+import { CharTokenizer } from '../../src/tokenizers/simple.js';
+import { SAMPLE_TEXT } from './sampleText.js';
+
+export { SAMPLE_TEXT };
+export const LM_MIXERS = ['softmax', 'linear', 'mamba', 'lstm'] as const;
+export type LmMixer = (typeof LM_MIXERS)[number];
+/** Model sizes small enough to train live on a CPU in the browser. */
+export const LM_SIZES = {
+  tiny: { dModel: 32, layers: 1 },
+  small: { dModel: 64, layers: 2 },
+} as const;
+export type LmSize = keyof typeof LM_SIZES;
+
+export interface LmConfig {
+  mixer: LmMixer;
+  size: LmSize;
+  /** the training text (the built-in sample when empty) */
+  text?: string;
+  lr?: number;
+  seed?: number;
+  context?: number;
+  batch?: number;
+}
+
+/** A deterministic stream of window starts (mulberry32): batch i depends only on (seed, i). */
+function windowStarts(seed: number, step: number, batch: number, max: number): number[] {
+  let s = (seed * 0x9e3779b9 + step * 0x85ebca6b + 1) >>> 0;
+  const next = (): number => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  return Array.from({ length: batch }, () => Math.floor(next() * max));
+}
+
+/** A character-level language model being trained step by step. */
+export class LmTask {
+  readonly model: LanguageModel;
+  readonly tokenizer: CharTokenizer;
+  readonly tokens: Int32Array;
+  readonly context: number;
+  readonly batch: number;
+  readonly seed: number;
+  step = 0;
+  #opt: Optimizer;
+  #state: OptimizerState;
+  #params: Record<string, Tensor>;
+
+  constructor(config: LmConfig) {
+    if (!LM_MIXERS.includes(config.mixer)) throw new Error(`playground: unknown mixer '${config.mixer}' (one of ${LM_MIXERS.join(', ')})`);
+    const size = LM_SIZES[config.size];
+    if (!size) throw new Error(`playground: unknown size '${config.size}' (one of ${Object.keys(LM_SIZES).join(', ')})`);
+    const text = config.text && config.text.length > 0 ? config.text : SAMPLE_TEXT;
+    this.context = config.context ?? 32;
+    this.batch = config.batch ?? 16;
+    this.seed = config.seed ?? 0;
+    if (text.length < this.context + 2) throw new Error(`playground: the text has ${text.length} characters; it needs at least ${this.context + 2}`);
+    this.tokenizer = CharTokenizer.fromText(text);
+    this.tokens = Int32Array.from(this.tokenizer.encode(text));
+    this.model = new LanguageModel({ vocabSize: this.tokenizer.vocabSize, dModel: size.dModel, layers: size.layers, mixer: config.mixer }, this.seed);
+    this.#params = trainableParameters(this.model);
+    this.#opt = adamw({ lr: config.lr ?? 3e-3, weightDecay: 0 });
+    this.#state = this.#opt.init(this.#params);
+  }
+
+  /** Tokens consumed by one optimiser step. */
+  get tokensPerStep(): number {
+    return this.batch * this.context;
+  }
+
+  /** The inputs and next-character targets (batch, context) of batch `step`. */
+  batchAt(step: number): { x: Tensor; y: Tensor } {
+    const { batch, context } = this;
+    const starts = windowStarts(this.seed, step, batch, this.tokens.length - context);
+    const x = new Int32Array(batch * context);
+    const y = new Int32Array(batch * context);
+    starts.forEach((s, b) => {
+      x.set(this.tokens.subarray(s, s + context), b * context);
+      y.set(this.tokens.subarray(s + 1, s + context + 1), b * context);
+    });
+    return { x: tensor(x, [batch, context], { dtype: 'i32' }), y: tensor(y, [batch, context], { dtype: 'i32' }) };
+  }
+
+  /** Run n optimiser steps; returns their losses (mean cross-entropy in nats per character). */
+  train(n: number): number[] {
+    const losses: number[] = [];
+    const names = Object.keys(this.#params);
+    for (let i = 0; i < n; i++) {
+      const loss = tidy(() => {
+        const { x, y } = this.batchAt(this.step);
+        const logits = this.model.forward(x);
+        const l = crossEntropy(reshape(logits, [-1, this.tokenizer.vocabSize]), reshape(y, [-1]));
+        const gs = gradients([l], names.map((m) => this.#params[m]!));
+        const grads: Record<string, Tensor | null> = {};
+        names.forEach((m, j) => (grads[m] = gs[j] ?? null));
+        this.#state = this.#opt.update(grads, this.#state, this.#params).state;
+        return l.item();
+      });
+      losses.push(loss);
+      this.step++;
+    }
+    return losses;
+  }
+
+  /** Generate up to `maxTokens` characters after `prompt` (its characters must occur in the text). */
+  sample(prompt: string, maxTokens = 120, temperature = 0.8): string {
+    const known = [...prompt].filter((c) => this.tokenizer.chars.includes(c)).join('');
+    const start = known.length > 0 ? known : this.tokenizer.decode([this.tokens[0]!]);
+    return start + generateText(this.model, this.tokenizer, start, { maxTokens, temperature, seed: this.seed + this.step }).text;
+  }
+}

@@ -14,7 +14,8 @@ import { reshape } from '../../src/ops/views.js';
 import { gradients } from '../../src/autodiff/backward.js';
 import { adamw } from '../../src/optim/adam.js';
 import type { Optimizer, OptimizerState } from '../../src/optim/optimizer.js';
-import { trainableParameters } from '../../src/nn/module.js';
+import { stateDict, trainableParameters } from '../../src/nn/module.js';
+import { serializeSafetensors } from '../../src/io/safetensors.js';
 import { LanguageModel } from '../../src/zoo/lm/model.js';
 import { generateText } from '../../src/zoo/lm/generate.js';
 import { CharTokenizer } from '../../src/tokenizers/simple.js';
@@ -121,6 +122,15 @@ export class LmTask {
       this.step++;
     }
     return losses;
+  }
+
+  /**
+   * The weights as safetensors bytes; the metadata holds what rebuilds the
+   * model (mixer, dModel, layers) and the tokenizer's characters (JSON).
+   */
+  weights(): Uint8Array {
+    const c = this.model.config;
+    return serializeSafetensors(stateDict(this.model), { mixer: c.mixer, dModel: String(c.dModel), layers: String(c.layers), chars: JSON.stringify(this.tokenizer.chars) });
   }
 
   /** Generate up to `maxTokens` characters after `prompt` (its characters must occur in the text). */

@@ -103,6 +103,7 @@ $('lm-start').addEventListener('click', () => {
 });
 $('lm-stop').addEventListener('click', () => send({ type: 'lmStop' }));
 $('lm-sample').addEventListener('click', () => send({ type: 'lmSample', prompt: $<HTMLInputElement>('lm-prompt').value }));
+$('lm-save').addEventListener('click', () => send({ type: 'lmSave' }));
 
 worker.onmessage = (ev: MessageEvent<FromWorker>): void => {
   const m = ev.data;

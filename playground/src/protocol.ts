@@ -14,7 +14,8 @@ export type ToWorker =
   | { type: 'attention'; lengths: number[] }
   | { type: 'lmTrain'; mixer: LmMixer; size: LmSize; text: string; steps: number; lr: number; sampleEvery: number }
   | { type: 'lmStop' }
-  | { type: 'lmSample'; prompt: string };
+  | { type: 'lmSample'; prompt: string }
+  | { type: 'lmSave' };
 
 export type FromWorker =
   | { type: 'ready'; backend: string }

@@ -146,6 +146,12 @@ self.onmessage = (ev: MessageEvent<ToWorker>): void => {
         if (!lm) throw new Error('train a language model first');
         post({ type: 'lmSample', step: lm.step, text: lm.sample(m.prompt) });
         break;
+      case 'lmSave': {
+        if (!lm) throw new Error('train a language model first');
+        const bytes = lm.weights();
+        post({ type: 'weights', bytes }, [bytes.buffer]);
+        break;
+      }
       case 'vq':
         race = new VqRace(m.codes);
         raceTarget = m.steps;

@@ -7,6 +7,9 @@
  * characters.
  */
 import { describe, expect, it } from 'vitest';
+import * as nb from '../../src/index.js';
+import { LanguageModel } from '../../src/zoo/lm/index.js';
+import { CharTokenizer } from '../../src/tokenizers/index.js';
 import { LmTask, LM_MIXERS, SAMPLE_TEXT } from '../../playground/src/lmTask.js';
 
 const mean = (a: number[]): number => a.reduce((s, v) => s + v) / a.length;
@@ -24,6 +27,21 @@ describe('playground language-model task', () => {
     expect(s.startsWith('The ')).toBe(true);
     expect(s.length).toBeGreaterThan(4);
     for (const c of s) expect(SAMPLE_TEXT.includes(c)).toBe(true);
+  });
+
+  it('its downloaded safetensors weights rebuild the model and tokenizer in Node with equal logits', () => {
+    const task = new LmTask({ mixer: 'lstm', size: 'tiny', seed: 1 });
+    task.train(3);
+    const st = nb.parseSafetensors(task.weights());
+    const md = st.metadata!;
+    expect(md.mixer).toBe('lstm');
+    const tok = new CharTokenizer(JSON.parse(md.chars!) as string[]);
+    const fresh = new LanguageModel({ vocabSize: tok.vocabSize, dModel: Number(md.dModel), layers: Number(md.layers), mixer: md.mixer! }, 99);
+    nb.nn.loadStateDict(fresh, st.tensors);
+    const x = nb.tensor(Int32Array.from(tok.encode('The miller')), [1, 10], { dtype: 'i32' });
+    const a = task.model.forward(x).toF64();
+    const b = fresh.forward(x).toF64();
+    expect(Array.from(b)).toEqual(Array.from(a));
   });
 
   it('trains on a pasted text and names bad settings', () => {

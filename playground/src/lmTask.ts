@@ -12,6 +12,7 @@ import { tensor } from '../../src/ops/creation.js';
 import { crossEntropy } from '../../src/ops/nn.js';
 import { reshape } from '../../src/ops/views.js';
 import { gradients } from '../../src/autodiff/backward.js';
+import { noGrad } from '../../src/autodiff/tape.js';
 import { adamw } from '../../src/optim/adam.js';
 import type { Optimizer, OptimizerState } from '../../src/optim/optimizer.js';
 import { stateDict, trainableParameters } from '../../src/nn/module.js';
@@ -131,6 +132,40 @@ export class LmTask {
   weights(): Uint8Array {
     const c = this.model.config;
     return serializeSafetensors(stateDict(this.model), { mixer: c.mixer, dModel: String(c.dModel), layers: String(c.layers), chars: JSON.stringify(this.tokenizer.chars) });
+  }
+
+  /**
+   * The Frobenius norm of each layer's decoding state (a Mamba layer's SSM
+   * and conv states, an LSTM's h and c, linear attention's S and z, softmax's
+   * growing k and v cache) after each character of `prompt`, fed one at a
+   * time through `LanguageModel.step`: how the recurrent memory fills up.
+   */
+  stateNorms(prompt: string): { chars: string[]; series: { label: string; norms: number[] }[] } {
+    const chars = [...prompt].filter((c) => this.tokenizer.chars.includes(c));
+    const series = new Map<string, number[]>();
+    noGrad(() => {
+      const state = this.model.initState(1);
+      try {
+        for (const c of chars) {
+          tidy(() => {
+            this.model.step(this.tokenizer.encode(c), state);
+          });
+          state.layers.forEach((s, l) => {
+            // the mixers' state classes keep their tensors as .t (attention, RNN) or .tensors (SSMs)
+            const held = s as unknown as { t?: Record<string, Tensor>; tensors?: Record<string, Tensor> };
+            const t = held.t ?? held.tensors ?? {};
+            for (const [name, v] of Object.entries(t)) {
+              const label = `layer ${l} ${name}`;
+              if (!series.has(label)) series.set(label, []);
+              series.get(label)!.push(Math.hypot(...v.toF64()));
+            }
+          });
+        }
+      } finally {
+        state.dispose();
+      }
+    });
+    return { chars, series: [...series].map(([label, norms]) => ({ label, norms })) };
   }
 
   /** Generate up to `maxTokens` characters after `prompt` (its characters must occur in the text). */

@@ -104,6 +104,8 @@ $('lm-start').addEventListener('click', () => {
 $('lm-stop').addEventListener('click', () => send({ type: 'lmStop' }));
 $('lm-sample').addEventListener('click', () => send({ type: 'lmSample', prompt: $<HTMLInputElement>('lm-prompt').value }));
 $('lm-save').addEventListener('click', () => send({ type: 'lmSave' }));
+$('lm-states').addEventListener('click', () => send({ type: 'lmStates', prompt: $<HTMLInputElement>('lm-prompt').value }));
+let lmStatesPlot: uPlot | null = null;
 
 worker.onmessage = (ev: MessageEvent<FromWorker>): void => {
   const m = ev.data;
@@ -175,6 +177,19 @@ worker.onmessage = (ev: MessageEvent<FromWorker>): void => {
       lmSamples.textContent = `step ${m.step}: ${m.text.replace(/\n/g, ' ')}\n` + lmSamples.textContent;
       lmSamples.dataset.count = String(Number(lmSamples.dataset.count ?? 0) + 1);
       break;
+    case 'lmStates': {
+      // the number of series depends on the mixer and depth: a fresh chart each time
+      lmStatesPlot?.destroy();
+      const el = $('lm-states-chart');
+      const stroke = (i: number): string => `hsl(${(i * 67) % 360} 60% 45%)`;
+      lmStatesPlot = new uPlot(
+        { width: 460, height: 240, scales: { x: { time: false } }, axes: [{ values: (_u, ticks) => ticks.map((t) => m.chars[t - 1] ?? '') }, {}], series: [{}, ...m.series.map((s, i) => ({ label: s.label, stroke: stroke(i) }))] },
+        [m.chars.map((_, i) => i + 1), ...m.series.map((s) => s.norms)],
+        el,
+      );
+      el.dataset.series = String(m.series.length);
+      break;
+    }
     case 'lmDone':
       lmStatus.textContent += ' — done';
       lmStatus.dataset.done = 'true';

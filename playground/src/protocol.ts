@@ -15,7 +15,8 @@ export type ToWorker =
   | { type: 'lmTrain'; mixer: LmMixer; size: LmSize; text: string; steps: number; lr: number; sampleEvery: number }
   | { type: 'lmStop' }
   | { type: 'lmSample'; prompt: string }
-  | { type: 'lmSave' };
+  | { type: 'lmSave' }
+  | { type: 'lmStates'; prompt: string };
 
 export type FromWorker =
   | { type: 'ready'; backend: string }
@@ -29,4 +30,5 @@ export type FromWorker =
   | { type: 'lmLoss'; step: number; losses: number[]; tokensPerSec: number; vocab: number }
   | { type: 'lmSample'; step: number; text: string }
   | { type: 'lmDone'; step: number }
+  | { type: 'lmStates'; chars: string[]; series: { label: string; norms: number[] }[] }
   | { type: 'error'; message: string };

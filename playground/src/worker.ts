@@ -146,6 +146,12 @@ self.onmessage = (ev: MessageEvent<ToWorker>): void => {
         if (!lm) throw new Error('train a language model first');
         post({ type: 'lmSample', step: lm.step, text: lm.sample(m.prompt) });
         break;
+      case 'lmStates': {
+        if (!lm) throw new Error('train a language model first');
+        const r = lm.stateNorms(m.prompt);
+        post({ type: 'lmStates', chars: r.chars, series: r.series });
+        break;
+      }
       case 'lmSave': {
         if (!lm) throw new Error('train a language model first');
         const bytes = lm.weights();

@@ -77,7 +77,11 @@ describe.skipIf(!have)('playground in Chromium', () => {
       expect(Number(await page.getAttribute('#lm-samples', 'data-count'))).toBeGreaterThanOrEqual(2);
       expect(await page.textContent('#lm-samples')).toMatch(/step 60: The /);
       expect(await page.evaluate(() => document.querySelectorAll('#lm-loss canvas').length)).toBeGreaterThan(0);
-      await page.screenshot({ path: `runs/playground/lm-${gpu ? 'webgpu' : 'cpu'}.png` });
+      // the Mamba layer's SSM and conv state norms over the prompt
+      await page.fill('#lm-prompt', 'The mill');
+      await page.click('#lm-states');
+      await page.waitForFunction(() => document.getElementById('lm-states-chart')!.dataset.series === '2', undefined, { timeout: 60_000 });
+      await page.screenshot({ path: `runs/playground/lm-${gpu ? 'webgpu' : 'cpu'}.png`, fullPage: true });
       if (errors.length) console.log(errors.join("\n"));
       expect(errors).toEqual([]);
       console.log(`playground ${label}: ${backend}; final loss ${loss.toFixed(3)}`);

@@ -44,6 +44,19 @@ describe('playground language-model task', () => {
     expect(Array.from(b)).toEqual(Array.from(a));
   });
 
+  it('reports per-layer state norms over a prompt: Mamba and LSTM states grow from zero', () => {
+    for (const mixer of ['mamba', 'lstm'] as const) {
+      const task = new LmTask({ mixer, size: 'small', seed: 0 });
+      const r = task.stateNorms('The mill');
+      expect(r.chars.join('')).toBe('The mill');
+      expect(r.series.length).toBe(4); // 2 layers × 2 state tensors
+      for (const s of r.series) {
+        expect(s.norms.length).toBe(8);
+        expect(s.norms.every((v) => Number.isFinite(v) && v > 0)).toBe(true);
+      }
+    }
+  });
+
   it('trains on a pasted text and names bad settings', () => {
     const text = 'abcabcabcabc '.repeat(20);
     const task = new LmTask({ mixer: 'lstm', size: 'tiny', text, context: 16, batch: 8 });

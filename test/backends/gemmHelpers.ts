@@ -5,9 +5,15 @@
 import { heap } from '../../src/core/heap.js';
 import { mulberry32, randn } from '../helpers/rng.js';
 
-/** A fresh seed per run (printed in failures), so every run tests new inputs. */
+/**
+ * The inputs' seed (printed in failures): fixed, so CI is deterministic;
+ * NABLA_TEST_SEED=random draws a fresh one per run (to explore new inputs),
+ * NABLA_TEST_SEED=<n> replays a failure.
+ */
 export function freshSeed(): number {
-  return (Math.random() * 2 ** 32) >>> 0;
+  const env = process.env.NABLA_TEST_SEED;
+  if (env === 'random') return (Math.random() * 2 ** 32) >>> 0;
+  return env ? Number(env) >>> 0 : 20261123;
 }
 
 /** `batch` row-major rows×cols matrices with leading dimension `ld` and batch stride `stride` (elements) on the heap. */

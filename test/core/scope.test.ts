@@ -163,7 +163,9 @@ describe('scope (async)', () => {
     );
     results.forEach((t, i) => expect(Array.from(t.toF64())).toEqual([i + 3, i + 3, i + 3]));
     results.forEach((t) => t.dispose());
-    expect(nb.memory().liveTensors).toBe(base);
+    // ≤, not =: an earlier test's dropped tensor may be collected (FinalizationRegistry) while the
+    // timers run, lowering the count; a leak here would raise it by at least 20
+    expect(nb.memory().liveTensors).toBeLessThanOrEqual(base);
   });
 
   it('a tidy inside an async scope hands its result to that scope', async () => {

@@ -15,35 +15,9 @@ Cases (spec["kind"]):
 Both backpropagate a fixed random cotangent of the output.
 """
 import json
-import math
 import sys
-import time
 
-
-def measure(run, cfg):
-    def clock(n):
-        t0 = time.perf_counter()
-        for _ in range(n):
-            run()
-        return (time.perf_counter() - t0) * 1000.0
-
-    warm, spent_warm = [], 0.0
-    while True:
-        t = clock(1)
-        warm.append(t)
-        spent_warm += t
-        if spent_warm >= cfg["warmupMs"] or len(warm) >= 1000:
-            break
-    est = max(warm[-1], 1e-4)
-    per = max(1, math.ceil(cfg["minSampleMs"] / est))
-    per_call = [est] if len(warm) == 1 and est >= 1000 else []
-    min_samples = 1 if est * per > cfg["budgetMs"] / 3 else cfg["minSamples"]
-    spent = sum(per_call)
-    while len(per_call) < cfg["samples"] and not (len(per_call) >= min_samples and spent >= cfg["budgetMs"]):
-        dt = clock(per)
-        per_call.append(dt / per)
-        spent += dt
-    return per_call, per
+from torch_bench import measure  # the harness's timing rule, shared with the other PyTorch peer
 
 
 def scan_ref(torch, u, delta, A, B, C, D, z, delta_bias):

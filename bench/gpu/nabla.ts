@@ -178,4 +178,3 @@ async function main(): Promise<void> {
 }
 
 void main().then(() => process.exit(0), (e: unknown) => { console.error(e); process.exit(1); });
-export type { Tensor };

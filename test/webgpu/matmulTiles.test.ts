@@ -7,7 +7,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import * as nb from '../../src/index.js';
 import { releaseWebGpu, toBackend } from '../../src/backends/webgpu/index.js';
-import { cpu } from '../../src/backends/cpu/index.js';
 import { gpuForTests } from './device.js';
 
 const { gpu, reason } = await gpuForTests();
@@ -37,5 +36,4 @@ describe.skipIf(!gpu)(gpu ? 'webgpu matmul tilings' : `webgpu matmul tilings (sk
       for (const t of [a64, b64, want, a, b, got]) t.dispose();
     }
   }, 60_000);
-  void cpu;
 });

@@ -21,7 +21,10 @@ import { dispose, namedGrads, namedParameters, zeroGrad } from '../../src/nn/mod
 import { crossEntropy, softmax } from '../../src/ops/nn.js';
 import { randint } from '../../src/ops/random.js';
 import { reshape } from '../../src/ops/views.js';
-import { add, mul, sum } from '../../src/ops/index.js';
+import { add, exp, mul, sum } from '../../src/ops/index.js';
+import { getDefaultBackend } from '../../src/ops/creation.js';
+import { selectiveScan } from '../../src/zoo/ssm/selectiveScan.js';
+import { rnnScan } from '../../src/zoo/rnn/rnnScan.js';
 import { matmulT } from '../../src/ops/matmul.js';
 import { adamw } from '../../src/optim/adam.js';
 import { disposeOptimizerState } from '../../src/optim/optimizer.js';
@@ -35,6 +38,9 @@ const arg = (name: string, dflt: string): string => {
   return i >= 0 ? process.argv[i + 1]! : dflt;
 };
 
+/** every sample of the last `time` call, sorted (reported where the spread matters) */
+let lastSamples: number[] = [];
+
 async function time(run: () => void, reps: number, samples = 5): Promise<number> {
   run();
   await syncWebGpu();
@@ -46,8 +52,11 @@ async function time(run: () => void, reps: number, samples = 5): Promise<number>
     ms.push((performance.now() - t0) / reps);
   }
   ms.sort((a, b) => a - b);
+  lastSamples = ms;
   return ms[Math.floor(ms.length / 2)]!;
 }
+
+const spread = (): string => `samples ${lastSamples.map((m) => m.toFixed(2)).join('/')} ms`;
 
 function record(r: Result): void {
   results.push(r);
@@ -62,7 +71,7 @@ async function gemm(dtype: 'f32' | 'f16', sizes: number[]): Promise<void> {
       const b = normal(randomKey(2), [n, n], { dtype });
       const reps = n >= 4096 ? 2 : 10;
       const ms = await time(() => tidy(() => { matmul(a, b); }), reps);
-      record({ name, shape: `${n}x${n}x${n}`, dtype, ms, value: (2 * n ** 3) / (ms * 1e9), unit: 'TFLOP/s' });
+      record({ name, shape: `${n}x${n}x${n}`, dtype, ms, value: (2 * n ** 3) / (ms * 1e9), unit: `TFLOP/s (${spread()})` });
       a.dispose();
       b.dispose();
     } catch (e) {
@@ -147,11 +156,87 @@ async function gptStep(c: GptConfig, batch: number): Promise<void> {
     const ms = await time(run, 2, 3);
     const loss = (await last!.data())[0]!;
     record({ name: 'gpt-train-step', shape: `L${c.layers} d${c.d} T${c.T} B${batch} vocab${c.vocab}`, dtype: 'f32', ms, value: (batch * c.T) / (ms / 1000), unit: `tokens/s (loss ${loss.toFixed(3)}, ${(gptStepFlops(c, batch) / (ms * 1e9)).toFixed(2)} TFLOP/s)` });
+    // where the step's time goes: the JS time to record it (no wait), kernels per step, and the
+    // forward / forward+backward / whole step each closed by a device sync
+    const stream = (getDefaultBackend() as unknown as { stream?: { totalDispatches: number; submits: number } }).stream;
+    const d0 = stream?.totalDispatches ?? 0;
+    const s0 = stream?.submits ?? 0;
+    const t0 = performance.now();
+    run();
+    const hostMs = performance.now() - t0;
+    await syncWebGpu();
+    const dispatches = (stream?.totalDispatches ?? 0) - d0;
+    const submits = (stream?.submits ?? 0) - s0;
+    const fwdMs = await time(() => tidy(() => { crossEntropy(reshape(model.forward(idx), [batch * c.T, c.vocab]), targets); }), 2, 3);
+    const fwdBwdMs = await time(() => {
+      const l = tidy(() => crossEntropy(reshape(model.forward(idx), [batch * c.T, c.vocab]), targets));
+      backward(l);
+      l.dispose();
+      zeroGrad(model);
+    }, 2, 3);
+    record({ name: 'gpt-train-step profile', shape: `L${c.layers} d${c.d} T${c.T} B${batch}`, dtype: 'f32', ms, unit: `host ${hostMs.toFixed(1)} ms to record one step; ${dispatches} dispatches in ${submits} submits; forward ${fwdMs.toFixed(1)} ms, forward+backward ${fwdBwdMs.toFixed(1)} ms, step ${ms.toFixed(1)} ms` });
     disposeOptimizerState(state);
     model.disposeMask();
     dispose(model);
   } catch (e) {
     record({ name: 'gpt-train-step', shape: `L${c.layers} d${c.d}`, dtype: 'f32', error: String((e as Error).message ?? e).slice(0, 300) });
+  }
+}
+
+/** The selective scan (Mamba) forward + backward at the shape of PyTorch's reference loop in torch_gpu.py. */
+async function scan(): Promise<void> {
+  const [b, L, dd, N] = [4, 1024, 1536, 16];
+  try {
+    const r = (i: number, shape: number[], f: (t: Tensor) => Tensor = (t) => t): Tensor => {
+      const t = tidy(() => f(normal(randomKey(40 + i), shape)));
+      t.requiresGrad = true;
+      return t;
+    };
+    const xs = {
+      u: r(0, [b, L, dd]), delta: r(1, [b, L, dd], (t) => add(mul(t, 0.5), -1)), A: r(2, [dd, N], (t) => mul(exp(mul(t, 0.5)), -1)),
+      B: r(3, [b, L, N]), C: r(4, [b, L, N]), D: r(5, [dd]), z: r(6, [b, L, dd]), deltaBias: r(7, [dd], (t) => mul(t, 0.3)),
+    };
+    const all = Object.values(xs);
+    const step = (): void => {
+      const loss = tidy(() => sum(selectiveScan(xs, { deltaSoftplus: true })[0]));
+      backward(loss);
+      loss.dispose();
+      for (const t of all) { t.grad?.dispose(); t.grad = null; }
+    };
+    const ms = await time(step, 1, 3);
+    record({ name: 'selective-scan-fwd-bwd (fused)', shape: `b${b} d${dd} N${N} L${L}`, dtype: 'f32', ms, value: (b * L) / (ms / 1000), unit: 'tokens/s' });
+    for (const t of all) t.dispose();
+  } catch (e) {
+    record({ name: 'selective-scan-fwd-bwd (fused)', shape: `b${b} d${dd} N${N} L${L}`, dtype: 'f32', error: String((e as Error).message ?? e).slice(0, 300) });
+  }
+}
+
+/** One LSTM layer forward + backward (input projection as a product, then the fused recurrence), as torch.nn.LSTM in torch_gpu.py. */
+async function lstm(): Promise<void> {
+  const [L, b, I, H] = [256, 64, 512, 512];
+  try {
+    const p = (i: number, shape: number[], s: number): Tensor => {
+      const t = tidy(() => mul(normal(randomKey(60 + i), shape), s));
+      t.requiresGrad = true;
+      return t;
+    };
+    const x = p(0, [L * b, I], 1), wih = p(1, [4 * H, I], 0.04), whh = p(2, [4 * H, H], 0.04), bih = p(3, [4 * H], 0.04), bhh = p(4, [4 * H], 0.04);
+    const h0 = p(5, [b, H], 0), c0 = p(6, [b, H], 0);
+    const all = [x, wih, whh, bih, bhh];
+    const step = (): void => {
+      const loss = tidy(() => {
+        const xp = reshape(add(matmulT(x, wih, false, true), bih), [L, b, 4 * H]);
+        return sum(rnnScan('lstm', { xp, whh, bhh, h0, c0 })[0]!);
+      });
+      backward(loss);
+      loss.dispose();
+      for (const t of all) { t.grad?.dispose(); t.grad = null; }
+    };
+    const ms = await time(step, 1, 3);
+    record({ name: 'lstm-fwd-bwd', shape: `L${L} b${b} I${I} H${H}`, dtype: 'f32', ms, value: (b * L) / (ms / 1000), unit: 'tokens/s' });
+    for (const t of [...all, h0, c0]) t.dispose();
+  } catch (e) {
+    record({ name: 'lstm-fwd-bwd', shape: `L${L} b${b} I${I} H${H}`, dtype: 'f32', error: String((e as Error).message ?? e).slice(0, 300) });
   }
 }
 
@@ -162,16 +247,18 @@ async function main(): Promise<void> {
   } else {
     await useBackend(gpu);
     const ctx = await gpuContext();
-    console.log(JSON.stringify({ adapter: ctx?.adapterName, f16: ctx?.f16, limits: ctx?.limits }));
+    console.log(JSON.stringify({ adapter: ctx?.adapterName, f16: ctx?.f16, features: ctx?.adapterFeatures, limits: ctx?.limits }));
     record({ name: 'adapter', shape: '', dtype: '', error: undefined, unit: ctx?.adapterName });
-    const sizes = arg('sizes', '1024,2048,4096,8192').split(',').map(Number);
+    const sizes = arg('sizes', '1024,2048,4096,8192').split(',').filter(Boolean).map(Number);
     await gemm('f32', sizes);
     if (ctx?.f16) await gemm('f16', sizes);
     else record({ name: 'hgemm', shape: '', dtype: 'f16', error: 'the adapter has no shader-f16' });
-    const only = arg('only', 'attention,flash,gpt').split(',');
+    const only = arg('only', 'attention,flash,gpt,scan,lstm').split(',');
     if (only.includes('attention')) await attention(arg('attn-n', '1024,2048,4096').split(',').map(Number));
     if (only.includes('flash')) await flash(arg('flash-n', '1024,2048,4096,8192,16384').split(',').map(Number));
     if (only.includes('gpt')) await gptStep({ vocab: 256, T: 256, d: 768, heads: 12, layers: 12 }, 8);
+    if (only.includes('scan')) await scan();
+    if (only.includes('lstm')) await lstm();
   }
   writeFileSync(arg('out', 'gpu-nabla.json'), JSON.stringify(results, null, 1));
   await releaseWebGpu();

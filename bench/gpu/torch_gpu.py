@@ -1,6 +1,6 @@
 """PyTorch CUDA on the shapes of bench/gpu/nabla.ts: sgemm/hgemm, attention
 (scaled_dot_product_attention, causal, forward+backward), selective scan
-reference, GPT training step. Timed with CUDA events, median of 5 samples."""
+reference, one LSTM layer, GPT training step. Timed with CUDA events, median of 5 samples."""
 import argparse, json, statistics, sys
 import os
 import torch
@@ -71,6 +71,19 @@ try:
     record({'name': 'selective-scan-fwd-bwd (reference loop)', 'shape': f'b{b} d{dd} N{N} L{L}', 'dtype': 'torch.float32', 'ms': ms, 'value': b * L / (ms / 1000), 'unit': 'tokens/s'})
 except Exception as e:
     record({'name': 'selective-scan-fwd-bwd (reference loop)', 'error': str(e)[:300]})
+
+# one LSTM layer (cuDNN), forward + backward, as nabla's lstm case: L=256, b=64, 512 -> 512, fp32 without TF32
+try:
+    torch.backends.cudnn.allow_tf32 = False
+    L, b, I, Hh = 256, 64, 512, 512
+    lstm = torch.nn.LSTM(I, Hh).to(dev)
+    x = torch.randn(L, b, I, device=dev, requires_grad=True)
+    def lstm_step():
+        lstm(x)[0].sum().backward()
+    ms = time_ms(lstm_step, 1, 3)
+    record({'name': 'lstm-fwd-bwd', 'shape': f'L{L} b{b} I{I} H{Hh}', 'dtype': 'torch.float32', 'ms': ms, 'value': b * L / (ms / 1000), 'unit': 'tokens/s (cuDNN)'})
+except Exception as e:
+    record({'name': 'lstm-fwd-bwd', 'error': str(e)[:300]})
 
 # the GPT training step of the CPU benchmark, scaled up (12 layers, d=768), fp32 without TF32
 try:

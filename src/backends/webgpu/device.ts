@@ -26,6 +26,8 @@ export interface GpuContext {
   readonly adapterName: string;
   readonly limits: GpuLimits;
   readonly f16: boolean;
+  /** every feature the adapter offers (whether or not the device asked for it) */
+  readonly adapterFeatures: readonly string[];
   /** set when the device was lost; every later submission throws with it */
   lost: string | null;
   /** the first validation or out-of-memory error the device reported (thrown at the next read) */
@@ -48,7 +50,9 @@ async function navigatorGpu(): Promise<GPU | null> {
     const name = 'webgpu';
     const mod = (await import(name)) as { create: (flags: string[]) => GPU; globals: Record<string, unknown> };
     for (const [k, v] of Object.entries(mod.globals)) if (!(k in globalThis)) (globalThis as Record<string, unknown>)[k] = v;
-    gpuObject = mod.create([]);
+    // Dawn toggles for experiments, e.g. NABLA_DAWN_FLAGS=enable-dawn-features=allow_unsafe_apis
+    const flags = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.NABLA_DAWN_FLAGS;
+    gpuObject = mod.create(flags ? flags.split(' ') : []);
     return gpuObject as GPU;
   } catch (e) {
     noAdapterReason = `the 'webgpu' package could not be loaded (${(e as Error).message.split('\n')[0]})`;
@@ -87,6 +91,7 @@ async function acquire(): Promise<GpuContext | null> {
     device,
     adapterName: [info?.vendor, info?.architecture, info?.description].filter(Boolean).join(' ') || 'unknown adapter',
     f16,
+    adapterFeatures: [...adapter.features].map(String).sort(),
     lost: null,
     error: null,
     limits: {

@@ -51,6 +51,8 @@ export class Stream {
   /** the first error of a host task, rethrown at the next call */
   private failure: Error | null = null;
   submits = 0;
+  /** dispatches recorded since the stream was made (benchmarks read it to count kernels per step) */
+  totalDispatches = 0;
   private readonly layouts = new WeakMap<GPUComputePipeline, GPUBindGroupLayout>();
   /** pipelines whose layout takes the parameter block at a dynamic offset (see `useDynamicLayout`) */
   private readonly dynamic = new WeakMap<GPUComputePipeline, { layout: GPUBindGroupLayout; id: number }>();
@@ -144,6 +146,7 @@ export class Stream {
     if (y > maxDim) throw new Error(`webgpu: ${groups} workgroups exceed the device's grid (${maxDim}²)`);
     pass.dispatchWorkgroups(x, y);
     this.dispatches++;
+    this.totalDispatches++;
     this.scheduleFlush();
   }
 

@@ -10,7 +10,9 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', 'peers'))
 p = argparse.ArgumentParser()
 p.add_argument('--out', default='gpu-torch.json')
 p.add_argument('--sizes', default='1024,2048,4096,8192')
+p.add_argument('--only', default=os.environ.get('TORCH_ONLY', 'gemm,attention,scan,lstm,gpt'), help='sections to run, comma-separated')
 args = p.parse_args()
+only = set(args.only.split(','))
 dev = 'cuda'
 results = []
 
@@ -32,7 +34,7 @@ def time_ms(fn, reps, samples=5):
 record({'name': 'adapter', 'unit': torch.cuda.get_device_name(0), 'torch': torch.__version__})
 # plain fp32 (no TF32): the WebGPU kernels compute in fp32 too
 torch.backends.cuda.matmul.allow_tf32 = False
-for dtype, name in ((torch.float32, 'sgemm'), (torch.float16, 'hgemm')):
+for dtype, name in ((torch.float32, 'sgemm'), (torch.float16, 'hgemm')) if 'gemm' in only else ():
     for n in map(int, args.sizes.split(',')):
         a = torch.randn(n, n, device=dev, dtype=dtype); b = torch.randn(n, n, device=dev, dtype=dtype)
         ms = time_ms(lambda: a @ b, 10 if n < 4096 else 4)
@@ -42,7 +44,7 @@ for dtype, name in ((torch.float32, 'sgemm'), (torch.float16, 'hgemm')):
 # fp16/bf16 and the memory-efficient kernel for fp32) and the same composed ops as nabla's benchmark
 import math
 B, H, d = 4, 16, 64
-for n in (1024, 2048, 4096, 8192, 16384):
+for n in (1024, 2048, 4096, 8192, 16384) if 'attention' in only else ():
     for dtype in (torch.float32, torch.float16):
         q, k, v = (torch.randn(B, H, n, d, device=dev, dtype=dtype, requires_grad=True) for _ in range(3))
         def sdpa():
@@ -59,6 +61,7 @@ for n in (1024, 2048, 4096, 8192, 16384):
 
 # the selective scan (Mamba's reference recurrence, as in bench/peers/torch_ssm.py), forward + backward
 try:
+    if 'scan' not in only: raise ImportError('skipped (--only)')
     from torch_ssm import scan_ref
     b, dd, N, L = 4, 1536, 16, 1024
     g = torch.Generator(device=dev).manual_seed(0)
@@ -74,6 +77,7 @@ except Exception as e:
 
 # one LSTM layer (cuDNN), forward + backward, as nabla's lstm case: L=256, b=64, 512 -> 512, fp32 without TF32
 try:
+    if 'lstm' not in only: raise ImportError('skipped (--only)')
     torch.backends.cudnn.allow_tf32 = False
     L, b, I, Hh = 256, 64, 512, 512
     lstm = torch.nn.LSTM(I, Hh).to(dev)
@@ -87,6 +91,7 @@ except Exception as e:
 
 # the GPT training step of the CPU benchmark, scaled up (12 layers, d=768), fp32 without TF32
 try:
+    if 'gpt' not in only: raise ImportError('skipped (--only)')
     from torch_gpt import training_step
     torch.set_default_device(dev)
     spec = {'vocab': 256, 'T': 256, 'd': 768, 'heads': 12, 'layers': 12, 'batch': 8}

@@ -18,9 +18,9 @@ import type { Optimizer, OptimizerState } from '../../src/optim/optimizer.js';
 import { stateDict, trainableParameters } from '../../src/nn/module.js';
 import { serializeSafetensors } from '../../src/io/safetensors.js';
 import { LanguageModel } from '../../src/zoo/lm/model.js';
-import { generateText } from '../../src/zoo/lm/generate.js';
 import { CharTokenizer } from '../../src/tokenizers/simple.js';
 import { SAMPLE_TEXT } from './sampleText.js';
+import { generateTokensAsync, readScalars } from './read.js';
 
 export { SAMPLE_TEXT };
 export const LM_MIXERS = ['softmax', 'linear', 'mamba', 'lstm'] as const;
@@ -104,9 +104,13 @@ export class LmTask {
     return { x: tensor(x, [batch, context], { dtype: 'i32' }), y: tensor(y, [batch, context], { dtype: 'i32' }) };
   }
 
-  /** Run n optimiser steps; returns their losses (mean cross-entropy in nats per character). */
-  train(n: number): number[] {
-    const losses: number[] = [];
+  /**
+   * Run n optimiser steps; returns their losses (mean cross-entropy in nats
+   * per character). Async: on WebGPU the losses are read with `await` at the
+   * end of the chunk.
+   */
+  async train(n: number): Promise<number[]> {
+    const pending: Tensor[] = [];
     const names = Object.keys(this.#params);
     for (let i = 0; i < n; i++) {
       const loss = tidy(() => {
@@ -117,12 +121,12 @@ export class LmTask {
         const grads: Record<string, Tensor | null> = {};
         names.forEach((m, j) => (grads[m] = gs[j] ?? null));
         this.#state = this.#opt.update(grads, this.#state, this.#params).state;
-        return l.item();
+        return l;
       });
-      losses.push(loss);
+      pending.push(loss);
       this.step++;
     }
-    return losses;
+    return readScalars(pending);
   }
 
   /**
@@ -140,38 +144,35 @@ export class LmTask {
    * growing k and v cache) after each character of `prompt`, fed one at a
    * time through `LanguageModel.step`: how the recurrent memory fills up.
    */
-  stateNorms(prompt: string): { chars: string[]; series: { label: string; norms: number[] }[] } {
+  async stateNorms(prompt: string): Promise<{ chars: string[]; series: { label: string; norms: number[] }[] }> {
     const chars = [...prompt].filter((c) => this.tokenizer.chars.includes(c));
     const series = new Map<string, number[]>();
-    noGrad(() => {
-      const state = this.model.initState(1);
-      try {
-        for (const c of chars) {
-          tidy(() => {
-            this.model.step(this.tokenizer.encode(c), state);
-          });
-          state.layers.forEach((s, l) => {
-            // the mixers' state classes keep their tensors as .t (attention, RNN) or .tensors (SSMs)
-            const held = s as unknown as { t?: Record<string, Tensor>; tensors?: Record<string, Tensor> };
-            const t = held.t ?? held.tensors ?? {};
-            for (const [name, v] of Object.entries(t)) {
-              const label = `layer ${l} ${name}`;
-              if (!series.has(label)) series.set(label, []);
-              series.get(label)!.push(Math.hypot(...v.toF64()));
-            }
-          });
+    const state = this.model.initState(1);
+    try {
+      for (const c of chars) {
+        noGrad(() => tidy(() => void this.model.step(this.tokenizer.encode(c), state)));
+        for (const [l, s] of state.layers.entries()) {
+          // the mixers' state classes keep their tensors as .t (attention, RNN) or .tensors (SSMs)
+          const held = s as unknown as { t?: Record<string, Tensor>; tensors?: Record<string, Tensor> };
+          const t = held.t ?? held.tensors ?? {};
+          for (const [name, v] of Object.entries(t)) {
+            const label = `layer ${l} ${name}`;
+            if (!series.has(label)) series.set(label, []);
+            series.get(label)!.push(Math.hypot(...(await v.data())));
+          }
         }
-      } finally {
-        state.dispose();
       }
-    });
+    } finally {
+      state.dispose();
+    }
     return { chars, series: [...series].map(([label, norms]) => ({ label, norms })) };
   }
 
   /** Generate up to `maxTokens` characters after `prompt` (its characters must occur in the text). */
-  sample(prompt: string, maxTokens = 120, temperature = 0.8): string {
+  async sample(prompt: string, maxTokens = 120, temperature = 0.8): Promise<string> {
     const known = [...prompt].filter((c) => this.tokenizer.chars.includes(c)).join('');
     const start = known.length > 0 ? known : this.tokenizer.decode([this.tokens[0]!]);
-    return start + generateText(this.model, this.tokenizer, start, { maxTokens, temperature, seed: this.seed + this.step }).text;
+    const ids = await generateTokensAsync(this.model, this.tokenizer.encode(start), { maxTokens, temperature, seed: this.seed + this.step });
+    return start + this.tokenizer.decode(ids);
   }
 }

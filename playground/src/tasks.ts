@@ -15,6 +15,7 @@ import { stateDict, trainableParameters } from '../../src/nn/module.js';
 import { serializeSafetensors } from '../../src/io/safetensors.js';
 import * as df from '../../src/zoo/diffusion/index.js';
 import * as vq from '../../src/zoo/vq/index.js';
+import { readF64, readScalars } from './read.js';
 import { TOY_DATASETS } from '../../src/zoo/data/toy2d.js';
 import { loadDigits, sampleBatch } from '../../src/zoo/data/digits.js';
 
@@ -64,9 +65,13 @@ export class DiffusionTask {
     return TOY_DATASETS[this.config.dataset]!.sample(key, n);
   }
 
-  /** Run n optimiser steps; returns their losses. */
-  train(n: number): number[] {
-    const losses: number[] = [];
+  /**
+   * Run n optimiser steps; returns their losses. Async because a WebGPU
+   * loss can only be read with `await`: the chunk's losses stay on the device
+   * until its end, so the steps queue without a read-back between them.
+   */
+  async train(n: number): Promise<number[]> {
+    const pending: Tensor[] = [];
     const names = Object.keys(this.#params);
     for (let i = 0; i < n; i++) {
       const k = foldIn(this.#key, 1000 + this.step);
@@ -83,12 +88,12 @@ export class DiffusionTask {
         const grads: Record<string, Tensor | null> = {};
         names.forEach((m, j) => (grads[m] = gs[j] ?? null));
         this.#state = this.#opt.update(grads, this.#state, this.#params).state;
-        return l.item();
+        return l;
       });
-      losses.push(loss);
+      pending.push(loss);
       this.step++;
     }
-    return losses;
+    return readScalars(pending);
   }
 
   /** The σ-space denoiser of the model. */
@@ -99,11 +104,11 @@ export class DiffusionTask {
   }
 
   /** n samples with a sampler at about `nfe` evaluations, and the trajectories of the first `paths` points. */
-  sample(sampler: SamplerName, nfe: number, n: number, paths = 40): { points: Float64Array; trajectories: Float64Array[]; nfe: number } {
+  async sample(sampler: SamplerName, nfe: number, n: number, paths = 40): Promise<{ points: Float64Array; trajectories: Float64Array[]; nfe: number }> {
     const D = this.denoiser();
     const key = foldIn(this.#key, 7);
     const steps = Math.max(1, Math.round(sampler === 'heun' ? (nfe + 1) / 2 : nfe));
-    return tidy(() => {
+    const r = tidy(() => {
       let r: df.SampleResult;
       if (sampler === 'flow-euler') {
         if (this.config.method !== 'flow') throw new Error('playground: the flow sampler needs a flow-matching model');
@@ -117,20 +122,24 @@ export class DiffusionTask {
         const x = df.initialNoise(key, [n, 2], grid[0]!);
         r = sampler === 'euler' ? df.sampleEuler(D, x, grid, { trajectory: true }) : sampler === 'heun' ? df.sampleHeun(D, x, grid, { trajectory: true }) : df.sampleDpmSolverPP2M(D, x, grid, { trajectory: true });
       }
-      const points = r.x.toF64();
+      return { x: r.x, trajectory: r.trajectory ?? [], nfe: r.nfe };
+    });
+    try {
+      const points = await readF64(r.x);
       // trajectories of the first points, each as x₀, y₀, x₁, y₁, … over the steps
-      const traj = r.trajectory ?? [];
+      const traj = await Promise.all(r.trajectory.map(async (t) => await t.data()));
       const trajectories = Array.from({ length: Math.min(paths, n) }, (_, i) => {
         const out = new Float64Array(2 * traj.length);
-        traj.forEach((t, s) => {
-          const v = t.toF64();
-          out[2 * s] = v[2 * i]!;
-          out[2 * s + 1] = v[2 * i + 1]!;
+        traj.forEach((v, s) => {
+          out[2 * s] = Number(v[2 * i]);
+          out[2 * s + 1] = Number(v[2 * i + 1]);
         });
         return out;
       });
       return { points, trajectories, nfe: r.nfe };
-    });
+    } finally {
+      for (const t of [r.x, ...r.trajectory]) t.dispose();
+    }
   }
 
   /** The weights as safetensors bytes. */

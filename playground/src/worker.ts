@@ -10,6 +10,7 @@ import { tidy } from '../../src/core/memory.js';
 import { randomKey } from '../../src/ops/random.js';
 import { dispose } from '../../src/nn/module.js';
 import { LmTask } from './lmTask.js';
+import { readF64 } from './read.js';
 
 const post = (m: FromWorker, transfer: Transferable[] = []): void => (self as unknown as Worker).postMessage(m, transfer);
 
@@ -22,6 +23,8 @@ let lm: LmTask | null = null;
 let lmTarget = 0;
 let lmEvery = 50;
 let lmRunning = false;
+let loopId = 0;
+let lmLoopId = 0;
 
 function backendLine(): string {
   const isolated = (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true;
@@ -29,8 +32,9 @@ function backendLine(): string {
   return `CPU (WebAssembly${isolated ? ', threads available: cross-origin isolated' : ', single thread: not cross-origin isolated'}); WebGPU ${gpu ? 'offered by this browser' : 'not offered'}`;
 }
 
-function loop(): void {
-  if (!running || !task) return;
+/** The diffusion loop; `id` names its chain, so a restart or resume during an awaited chunk never leaves two chains running. */
+async function loop(id: number): Promise<void> {
+  if (id !== loopId || !running || !task) return;
   if (task.step >= target) {
     running = false;
     post({ type: 'done', step: task.step });
@@ -39,14 +43,16 @@ function loop(): void {
   const t0 = performance.now();
   const n = Math.min(10, target - task.step);
   try {
-    const losses = task.train(n);
-    post({ type: 'loss', step: task.step, losses, stepsPerSec: (1000 * n) / (performance.now() - t0) });
+    const t = task;
+    const losses = await t.train(n);
+    if (t === task) post({ type: 'loss', step: t.step, losses, stepsPerSec: (1000 * n) / (performance.now() - t0) });
+    if (id !== loopId) return; // a new chain took over while the chunk ran
   } catch (e) {
     running = false;
     post({ type: 'error', message: String((e as Error).message ?? e) });
     return;
   }
-  setTimeout(loop, 0);
+  setTimeout(() => void loop(id), 0);
 }
 
 function vqLoop(): void {
@@ -62,29 +68,30 @@ function vqLoop(): void {
 }
 
 /** The LM panel's loop: chunks of 5 steps, a sample every `lmEvery` steps and at the end. */
-function lmLoop(): void {
-  if (!lmRunning || !lm) return;
+async function lmLoop(id: number): Promise<void> {
+  if (id !== lmLoopId || !lmRunning || !lm) return;
   try {
     if (lm.step >= lmTarget) {
       lmRunning = false;
-      post({ type: 'lmSample', step: lm.step, text: lm.sample('The ') });
+      post({ type: 'lmSample', step: lm.step, text: await lm.sample('The ') });
       post({ type: 'lmDone', step: lm.step });
       return;
     }
     const t0 = performance.now();
     const n = Math.min(5, lmTarget - lm.step);
-    const losses = lm.train(n);
+    const losses = await lm.train(n);
+    if (id !== lmLoopId) return; // a new chain took over while the chunk ran
     post({ type: 'lmLoss', step: lm.step, losses, tokensPerSec: (1000 * n * lm.tokensPerStep) / (performance.now() - t0), vocab: lm.tokenizer.vocabSize });
-    if (lm.step % lmEvery < n && lm.step < lmTarget) post({ type: 'lmSample', step: lm.step, text: lm.sample('The ') });
+    if (lm.step % lmEvery < n && lm.step < lmTarget) post({ type: 'lmSample', step: lm.step, text: await lm.sample('The ') });
   } catch (e) {
     lmRunning = false;
     post({ type: 'error', message: String((e as Error).message ?? e) });
     return;
   }
-  setTimeout(lmLoop, 0);
+  setTimeout(() => void lmLoop(id), 0);
 }
 
-self.onmessage = (ev: MessageEvent<ToWorker>): void => {
+self.onmessage = async (ev: MessageEvent<ToWorker>): Promise<void> => {
   const m = ev.data;
   try {
     switch (m.type) {
@@ -93,7 +100,7 @@ self.onmessage = (ev: MessageEvent<ToWorker>): void => {
         task = new DiffusionTask({ dataset: m.dataset, method: m.method, lr: m.lr, seed: m.seed });
         target = m.steps;
         running = true;
-        loop();
+        await loop(++loopId);
         break;
       case 'stop':
         running = false;
@@ -102,13 +109,13 @@ self.onmessage = (ev: MessageEvent<ToWorker>): void => {
       case 'resume':
         if (task && !running) {
           running = true;
-          loop();
+          await loop(++loopId);
         }
         break;
       case 'sample': {
         if (!task) throw new Error('train a model first');
-        const s = task.sample(m.sampler, m.nfe, m.n);
-        const data = tidy(() => task!.sampleData(randomKey(123), m.n).toF64());
+        const s = await task.sample(m.sampler, m.nfe, m.n);
+        const data = await readF64(tidy(() => task!.sampleData(randomKey(123), m.n)));
         post({ type: 'samples', points: s.points, trajectories: s.trajectories, data, nfe: s.nfe, sampler: m.sampler });
         break;
       }
@@ -137,18 +144,18 @@ self.onmessage = (ev: MessageEvent<ToWorker>): void => {
         lmTarget = m.steps;
         lmEvery = Math.max(1, m.sampleEvery);
         lmRunning = true;
-        lmLoop();
+        await lmLoop(++lmLoopId);
         break;
       case 'lmStop':
         lmRunning = false;
         break;
       case 'lmSample':
         if (!lm) throw new Error('train a language model first');
-        post({ type: 'lmSample', step: lm.step, text: lm.sample(m.prompt) });
+        post({ type: 'lmSample', step: lm.step, text: await lm.sample(m.prompt) });
         break;
       case 'lmStates': {
         if (!lm) throw new Error('train a language model first');
-        const r = lm.stateNorms(m.prompt);
+        const r = await lm.stateNorms(m.prompt);
         post({ type: 'lmStates', chars: r.chars, series: r.series });
         break;
       }

@@ -15,23 +15,23 @@ import { LmTask, LM_MIXERS, SAMPLE_TEXT } from '../../playground/src/lmTask.js';
 const mean = (a: number[]): number => a.reduce((s, v) => s + v) / a.length;
 
 describe('playground language-model task', () => {
-  it.each(LM_MIXERS)('%s: the loss falls below 2.6 in 40 steps and it samples text', (mixer) => {
+  it.each(LM_MIXERS)('%s: the loss falls below 2.6 in 40 steps and it samples text', async (mixer) => {
     const task = new LmTask({ mixer, size: 'tiny', seed: 0 });
     expect(task.tokenizer.vocabSize).toBe(new Set(SAMPLE_TEXT).size);
-    const first = task.train(5);
+    const first = await task.train(5);
     expect(mean(first)).toBeGreaterThan(2.8);
-    const later = [...task.train(15), ...task.train(20)];
+    const later = [...(await task.train(15)), ...(await task.train(20))];
     expect(task.step).toBe(40);
     expect(mean(later.slice(-10))).toBeLessThan(2.6);
-    const s = task.sample('The ', 30);
+    const s = await task.sample('The ', 30);
     expect(s.startsWith('The ')).toBe(true);
     expect(s.length).toBeGreaterThan(4);
     for (const c of s) expect(SAMPLE_TEXT.includes(c)).toBe(true);
   });
 
-  it('its downloaded safetensors weights rebuild the model and tokenizer in Node with equal logits', () => {
+  it('its downloaded safetensors weights rebuild the model and tokenizer in Node with equal logits', async () => {
     const task = new LmTask({ mixer: 'lstm', size: 'tiny', seed: 1 });
-    task.train(3);
+    await task.train(3);
     const st = nb.parseSafetensors(task.weights());
     const md = st.metadata!;
     expect(md.mixer).toBe('lstm');
@@ -44,10 +44,10 @@ describe('playground language-model task', () => {
     expect(Array.from(b)).toEqual(Array.from(a));
   });
 
-  it('reports per-layer state norms over a prompt: Mamba and LSTM states grow from zero', () => {
+  it('reports per-layer state norms over a prompt: Mamba and LSTM states grow from zero', async () => {
     for (const mixer of ['mamba', 'lstm'] as const) {
       const task = new LmTask({ mixer, size: 'small', seed: 0 });
-      const r = task.stateNorms('The mill');
+      const r = await task.stateNorms('The mill');
       expect(r.chars.join('')).toBe('The mill');
       expect(r.series.length).toBe(4); // 2 layers × 2 state tensors
       for (const s of r.series) {
@@ -57,12 +57,12 @@ describe('playground language-model task', () => {
     }
   });
 
-  it('trains on a pasted text and names bad settings', () => {
+  it('trains on a pasted text and names bad settings', async () => {
     const text = 'abcabcabcabc '.repeat(20);
     const task = new LmTask({ mixer: 'lstm', size: 'tiny', text, context: 16, batch: 8 });
     expect(task.tokenizer.vocabSize).toBe(4);
     expect(task.tokensPerStep).toBe(128);
-    expect(task.train(3).every(Number.isFinite)).toBe(true);
+    expect((await task.train(3)).every(Number.isFinite)).toBe(true);
     expect(() => new LmTask({ mixer: 'nope' as never, size: 'tiny' })).toThrow(/unknown mixer 'nope'/);
     expect(() => new LmTask({ mixer: 'softmax', size: 'tiny', text: 'short' })).toThrow(/needs at least 34/);
   });

@@ -39,6 +39,13 @@ export interface Mixer<S extends MixerState = MixerState> extends Module {
   initState(batch: number): S;
   /** one position: x (b, d) → [y (b, d), next state]; the input state is consumed (disposed or reused) */
   step(x: Tensor, state: S): [Tensor, S];
+  /**
+   * Optional, for inspection: the (b, h, n, n) weights with which the full
+   * pass over x mixes positions, row i over the keys j (softmax attention:
+   * softmax(QKᵀ/√d + M); feature-map attention: φ(q)·φ(k) row-normalised).
+   * Mixers without such a matrix (recurrent, state-space) leave it out.
+   */
+  attentionWeights?(x: Tensor, opts?: Pick<MixerForwardOptions, 'padding'>): Tensor;
 }
 
 /** Config that names a mixer and its options, for the CLI and the registry of families. */

@@ -210,6 +210,27 @@ export abstract class KernelAttention extends Module implements Mixer<KernelStat
     });
   }
 
+  /**
+   * The mixing weights of the full pass over x (b, n, d), (b, h, n, n): the
+   * kernel scores A_ij = φ(q_i)·φ(k_j) (j ≤ i when causal) of the parallel
+   * form (linear.ref.ts), divided by the denominator Σ_j A_ij + eps of a
+   * normalised mixer, so row i sums to 1 up to eps and P V is the attention
+   * output before `post` and the output projection; unnormalised mixers
+   * (NormAttention) return A itself. For inspection (attention maps): the
+   * chunked and recurrent forms never form this matrix.
+   */
+  attentionWeights(x: Tensor, _opts: Pick<MixerForwardOptions, 'padding'> = {}): Tensor {
+    checkSequence(`${this.constructor.name}.attentionWeights`, x, this.dModel);
+    if (_opts.padding) throw new Error(`${this.constructor.name}.attentionWeights: key padding is not supported by feature-map attention`);
+    return tidy(() => {
+      const h = this.config.heads;
+      const [fq, fk] = this.features(splitHeads(this.wq.forward(x), h), splitHeads(this.wk.forward(x), h), 0);
+      let A = matmulT(fq, fk, false, true); // (b, h, n, n)
+      if (this.causal) A = tril(A);
+      return this.normalized ? div(A, add(sum(A, -1, true), this.config.eps)) : A;
+    });
+  }
+
   initState(batch: number): KernelState {
     const { heads, headDim } = this.config;
     const dtype = this.wq.weight.dtype;

@@ -36,7 +36,7 @@ import { Linear } from '../../nn/linear.js';
 import { RMSNorm } from '../../nn/norm.js';
 import { applyRotary, type RotaryTables } from '../../nn/rope.js';
 import type { Mixer, MixerForwardOptions } from '../mixer.js';
-import { attentionRef, type AttentionOptions } from './attention.ref.js';
+import { attentionRef, attentionWeights, type AttentionOptions } from './attention.ref.js';
 import { flashAttention } from './flash.js';
 import { checkSequence, checkToken, mergeHeads, splitHeads, TensorState } from './heads.js';
 import { treeDepths, treeMask } from './masks.js';
@@ -183,6 +183,25 @@ export class MultiHeadAttention extends Module implements Mixer<KVCache> {
       const [q, k, v] = this.project(x, Array.from({ length: n }, (_, i) => i));
       const o = this.attend(q, k, v, { causal: this.causal, keyPadding: opts.padding, key: opts.key });
       return this.wo.forward(mergeHeads(o));
+    });
+  }
+
+  /**
+   * The attention weights of the full pass over x (b, n, d): per query head,
+   * P = softmax(Q Kᵀ/√d + M) (b, h, n, n), row i the distribution of query i
+   * over the keys (M the causal mask and `padding`, as in `forward`; no
+   * dropout). Computed by the naive twin whatever `impl` says, from the same
+   * projections, QK-norm and rotary embeddings as `forward`, so
+   * `wo(merge(P V))` reproduces the forward output (FlashAttention computes
+   * the same softmax without storing it). For inspection (attention maps);
+   * `forward` is untouched and never forms P when it runs flash.
+   */
+  attentionWeights(x: Tensor, opts: Pick<MixerForwardOptions, 'padding'> = {}): Tensor {
+    checkSequence('MultiHeadAttention.attentionWeights', x, this.dModel);
+    return tidy(() => {
+      const n = x.shape[1]!;
+      const [q, k] = this.project(x, Array.from({ length: n }, (_, i) => i));
+      return attentionWeights(q, k, { causal: this.causal, keyPadding: opts.padding });
     });
   }
 

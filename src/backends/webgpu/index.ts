@@ -15,6 +15,8 @@ import { registerElementwise } from './kernels/elementwise.js';
 import { registerReduce } from './kernels/reduce.js';
 import { registerMatmul } from './kernels/matmul.js';
 import { registerIndexing } from './kernels/indexing.js';
+import { registerScatter } from './kernels/scatter.js';
+import { registerExtrema } from './kernels/extrema.js';
 import { registerMovement } from './kernels/movement.js';
 import { registerConv } from './kernels/conv.js';
 import { registerLines } from './kernels/lines.js';
@@ -32,6 +34,8 @@ async function create(): Promise<WebGpuBackend | null> {
   registerReduce(b);
   registerMatmul(b);
   registerIndexing(b);
+  registerScatter(b);
+  registerExtrema(b);
   registerMovement(b);
   registerConv(b);
   registerLines(b);

@@ -21,6 +21,7 @@ import { LanguageModel } from '../../src/zoo/lm/model.js';
 import { CharTokenizer } from '../../src/tokenizers/simple.js';
 import { SAMPLE_TEXT } from './sampleText.js';
 import { generateTokensAsync, readScalars } from './read.js';
+import { attentionMapsOf, type AttentionMaps } from './attentionMaps.js';
 
 export { SAMPLE_TEXT };
 export const LM_MIXERS = ['softmax', 'linear', 'mamba', 'lstm'] as const;
@@ -166,6 +167,18 @@ export class LmTask {
       state.dispose();
     }
     return { chars, series: [...series].map(([label, norms]) => ({ label, norms })) };
+  }
+
+  /**
+   * The attention maps of `prompt` (its characters that occur in the text,
+   * at most `maxChars`): per layer and head a T×T map, row i the weights of
+   * query i over the characters 0…i (softmax attention: softmax(QKᵀ/√d + M);
+   * linear attention: φ(q)·φ(k) row-normalised; attentionMaps.ts). Mamba and
+   * LSTM layers have none: their entries have kind null and `note` says so.
+   */
+  attentionMaps(prompt: string, maxChars = 48): Promise<AttentionMaps> {
+    const chars = [...prompt].filter((c) => this.tokenizer.chars.includes(c)).slice(0, maxChars);
+    return attentionMapsOf(this.model, this.tokenizer.encode(chars.join('')), chars);
   }
 
   /** Generate up to `maxTokens` characters after `prompt` (its characters must occur in the text). */

@@ -2,7 +2,7 @@
  * Tokenizers for the language models: bytes, characters, and byte-level BPE
  * trained by nabla; saved and loaded as JSON (tokenizer.json in a run).
  */
-import { readFileSync } from 'node:fs';
+import { nodeFs } from '../io/node.js';
 import { atomicWriteFileSync } from '../io/atomicWrite.js';
 import { BpeTokenizer } from './bpe.js';
 import { ByteTokenizer, CharTokenizer } from './simple.js';
@@ -50,7 +50,7 @@ export function saveTokenizer(path: string, t: Tokenizer): void {
 export function loadTokenizer(path: string): Tokenizer {
   let j: TokenizerJSON;
   try {
-    j = JSON.parse(readFileSync(path, 'utf8')) as TokenizerJSON;
+    j = JSON.parse(nodeFs('loadTokenizer', 'in a browser build one with tokenizerFromJSON').readFileSync(path, 'utf8')) as TokenizerJSON;
   } catch (e) {
     throw new Error(`cannot read the tokenizer ${path}: ${(e as Error).message}`, { cause: e });
   }

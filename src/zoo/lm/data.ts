@@ -14,8 +14,7 @@
  *   unlike per-token perplexity it compares models with different
  *   tokenizers (bytes, characters, BPE) on the same text.
  */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { nodeFs, nodePath } from '../../io/node.js';
 import { foldIn, key as makeKey, randint } from '../../core/random.js';
 import { tidy } from '../../core/memory.js';
 import { noGrad } from '../../autodiff/tape.js';
@@ -46,6 +45,8 @@ function decodeUtf8(file: string, buf: Uint8Array): string {
 
 /** Read a text file, or the files of a directory (not recursive, skipping dotfiles) joined by blank lines. */
 export function readCorpus(path: string): Corpus {
+  const { existsSync, readdirSync, readFileSync, statSync } = nodeFs('readCorpus', 'in a browser tokenize the text itself');
+  const { join } = nodePath('readCorpus', 'in a browser tokenize the text itself');
   if (!existsSync(path)) throw new Error(`corpus ${path} does not exist; give a text file or a directory of text files`);
   const st = statSync(path);
   const files = st.isDirectory()

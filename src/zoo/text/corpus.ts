@@ -13,7 +13,7 @@
  * lower-cased by default. A line longer than `maxSentenceLength` tokens is
  * cut into pieces of that length (word2vec cuts at 1000 words).
  */
-import { closeSync, openSync, readSync } from 'node:fs';
+import { nodeFs } from '../../io/node.js';
 
 /** Options shared by {@link textCorpus} and {@link fileCorpus}. */
 export interface CorpusOptions {
@@ -105,6 +105,7 @@ export function fileCorpus(path: string, options: FileCorpusOptions = {}): Corpu
   if (!Number.isSafeInteger(maxLineChars) || maxLineChars < 1) {
     throw new Error(`fileCorpus: maxLineChars must be a positive integer, got ${String(maxLineChars)}`);
   }
+  const { closeSync, openSync, readSync } = nodeFs('fileCorpus', 'in a browser use textCorpus on a string');
   // Open once now so that a missing file fails at construction, naming the path.
   try {
     closeSync(openSync(path, 'r'));

@@ -7,7 +7,7 @@
  * read back as exactly the same float32, so a save/load round trip is
  * bit-exact and files stay short.
  */
-import { closeSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { nodeFs } from '../../io/node.js';
 import { WordVectors } from './query.js';
 
 /** Shortest decimal string that parses back to the float32 `x` exactly. */
@@ -64,6 +64,7 @@ export function toWord2vecText(vectors: WordVectors): string {
  * leaves a partly written file.
  */
 export function saveWord2vecText(path: string, vectors: WordVectors): void {
+  const { closeSync, openSync, renameSync, rmSync, writeSync } = nodeFs('saveWord2vecText', 'in a browser use toWord2vecText');
   const tmp = `${path}.tmp-${process.pid}-${Date.now()}`;
   const fd = openSync(tmp, 'w');
   try {
@@ -125,7 +126,7 @@ export function parseWord2vecText(text: string): WordVectors {
 export function loadWord2vecText(path: string): WordVectors {
   let text: string;
   try {
-    text = readFileSync(path, 'utf8');
+    text = nodeFs('loadWord2vecText', 'in a browser use parseWord2vecText').readFileSync(path, 'utf8');
   } catch (err) {
     throw new Error(`loadWord2vecText: cannot read ${JSON.stringify(path)}: ${(err as Error).message}`, { cause: err });
   }

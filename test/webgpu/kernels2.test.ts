@@ -92,6 +92,31 @@ describe.skipIf(!gpu)(gpu ? 'WGSL kernels for scatter, running extrema, pooling 
     expect(Array.from(await g.readF64(i))).toEqual(Array.from(ri.toF64()));
   });
 
+  it('FFT: ten Stockham passes (n = 1024), a direct DFT (n = 100), rfft/irfft of 512 on a strided axis, against float64', async () => {
+    for (const [shape, axis] of [
+      [[3, 1024], -1],
+      [[100, 2], 0],
+    ] as const) {
+      const re = rand(shape[0] * shape[1], 11);
+      const im = rand(shape[0] * shape[1], 12);
+      for (const inverse of [false, true]) {
+        const f = inverse ? nb.ifft : nb.fft;
+        const [gr, gi] = f(nb.tensor(re, [...shape], { backend: g }), nb.tensor(im, [...shape], { backend: g }), { axis, norm: 'ortho' });
+        const [cr, ci] = f(nb.tensor(re.map(Math.fround), [...shape], { backend: cpu, dtype: 'f64' }), nb.tensor(im.map(Math.fround), [...shape], { backend: cpu, dtype: 'f64' }), { axis, norm: 'ortho' });
+        expectClose(await g.readF64(gr), cr.toF64(), 2e-6, `fft ${JSON.stringify(shape)} re`);
+        expectClose(await g.readF64(gi), ci.toF64(), 2e-6, `fft ${JSON.stringify(shape)} im`);
+      }
+    }
+    const x = rand(2 * 512, 13);
+    const xg = nb.transpose(nb.tensor(x, [512, 2], { backend: g }));
+    const xc = nb.transpose(nb.tensor(x.map(Math.fround), [512, 2], { backend: cpu, dtype: 'f64' }));
+    const [sr, si] = nb.rfft(xg);
+    const [tr, ti] = nb.rfft(xc);
+    expectClose(await g.readF64(sr), tr.toF64(), 2e-6, 'rfft 512 re');
+    expectClose(await g.readF64(si), ti.toF64(), 2e-6, 'rfft 512 im');
+    expectClose(await g.readF64(nb.irfft(sr, si, { n: 512 })), nb.irfft(tr, ti, { n: 512 }).toF64(), 2e-6, 'irfft 512');
+  });
+
   it('none of these ops fell back to the CPU', () => {
     expect(OPS.filter((op) => g.fallbacks.has(op))).toEqual([]);
     expect(TOL.f32).toBeGreaterThan(0);

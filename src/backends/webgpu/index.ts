@@ -17,6 +17,7 @@ import { registerMatmul } from './kernels/matmul.js';
 import { registerIndexing } from './kernels/indexing.js';
 import { registerScatter } from './kernels/scatter.js';
 import { registerExtrema } from './kernels/extrema.js';
+import { registerFft } from './kernels/fft.js';
 import { registerMovement } from './kernels/movement.js';
 import { registerConv } from './kernels/conv.js';
 import { registerLines } from './kernels/lines.js';
@@ -36,6 +37,7 @@ async function create(): Promise<WebGpuBackend | null> {
   registerIndexing(b);
   registerScatter(b);
   registerExtrema(b);
+  registerFft(b);
   registerMovement(b);
   registerConv(b);
   registerLines(b);

@@ -9,7 +9,7 @@
  * inside the timed region; the median of the samples is reported.
  */
 import { writeFileSync } from 'node:fs';
-import { useBackend, syncWebGpu, releaseWebGpu, webgpu, webgpuUnavailableReason } from '../../src/backends/webgpu/index.js';
+import { useBackend, syncWebGpu, releaseWebGpu, webgpu, webgpuUnavailableReason, profileWebGpu } from '../../src/backends/webgpu/index.js';
 import { gpuContext } from '../../src/backends/webgpu/device.js';
 import { normal, randomKey } from '../../src/ops/random.js';
 import { matmul } from '../../src/ops/index.js';
@@ -174,7 +174,10 @@ async function gptStep(c: GptConfig, batch: number): Promise<void> {
       l.dispose();
       zeroGrad(model);
     }, 2, 3);
-    record({ name: 'gpt-train-step profile', shape: `L${c.layers} d${c.d} T${c.T} B${batch}`, dtype: 'f32', ms, unit: `host ${hostMs.toFixed(1)} ms to record one step; ${dispatches} dispatches in ${submits} submits; forward ${fwdMs.toFixed(1)} ms, forward+backward ${fwdBwdMs.toFixed(1)} ms, step ${ms.toFixed(1)} ms` });
+    const kernels = await profileWebGpu(run);
+    const total = kernels.reduce((a, k) => a + k.ms, 0);
+    console.log(JSON.stringify({ name: 'gpt-step kernels', totalGpuMs: total, top: kernels.slice(0, 40).map((k) => `${k.ms.toFixed(2)} ms ×${k.count} ${k.label.slice(0, 120)}`) }));
+    record({ name: 'gpt-train-step profile', shape: `L${c.layers} d${c.d} T${c.T} B${batch}`, dtype: 'f32', ms, unit: `host ${hostMs.toFixed(1)} ms to record one step; ${dispatches} dispatches in ${submits} submits; forward ${fwdMs.toFixed(1)} ms, forward+backward ${fwdBwdMs.toFixed(1)} ms, step ${ms.toFixed(1)} ms; kernels ${total.toFixed(1)} ms of GPU time (profiled)` });
     disposeOptimizerState(state);
     model.disposeMask();
     dispose(model);
@@ -247,7 +250,7 @@ async function main(): Promise<void> {
   } else {
     await useBackend(gpu);
     const ctx = await gpuContext();
-    console.log(JSON.stringify({ adapter: ctx?.adapterName, f16: ctx?.f16, features: ctx?.adapterFeatures, limits: ctx?.limits }));
+    console.log(JSON.stringify({ adapter: ctx?.adapterName, f16: ctx?.f16, features: ctx?.adapterFeatures, info: ctx?.adapterInfo, limits: ctx?.limits }));
     record({ name: 'adapter', shape: '', dtype: '', error: undefined, unit: ctx?.adapterName });
     const sizes = arg('sizes', '1024,2048,4096,8192').split(',').filter(Boolean).map(Number);
     await gemm('f32', sizes);

@@ -11,6 +11,8 @@ import type { FromWorker, ToWorker } from './protocol.js';
 import { SAMPLERS, VQ_VARIANTS, type Method, type SamplerName } from './tasks.js';
 import { ATTENTION_FORMS } from './attentionTiming.js';
 import { LM_MIXERS, LM_SIZES, type LmMixer, type LmSize } from './lmTask.js';
+import { renderAttentionMaps } from './heatmap.js';
+import type { AttentionMaps } from './attentionMaps.js';
 import { TOY_DATASETS } from '../../src/zoo/data/toy2d.js';
 
 const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
@@ -105,6 +107,19 @@ $('lm-stop').addEventListener('click', () => send({ type: 'lmStop' }));
 $('lm-sample').addEventListener('click', () => send({ type: 'lmSample', prompt: $<HTMLInputElement>('lm-prompt').value }));
 $('lm-save').addEventListener('click', () => send({ type: 'lmSave' }));
 $('lm-states').addEventListener('click', () => send({ type: 'lmStates', prompt: $<HTMLInputElement>('lm-prompt').value }));
+// attention maps: softmax attention's weights, linear attention's normalised kernel weights; the recurrent mixers have none
+let lmMaps: AttentionMaps | null = null;
+const attnButton = $<HTMLButtonElement>('lm-attn-btn');
+const attnLabel = (): void => {
+  const m = $<HTMLSelectElement>('lm-mixer').value;
+  attnButton.textContent = m === 'softmax' ? 'attention maps of the prompt' : m === 'linear' ? 'kernel weights of the prompt (linear attention)' : `no attention maps for ${m} (click for why)`;
+};
+$('lm-mixer').addEventListener('change', attnLabel);
+attnLabel();
+attnButton.addEventListener('click', () => send({ type: 'lmAttention', prompt: $<HTMLInputElement>('lm-prompt').value }));
+$('lm-attn-layer').addEventListener('change', () => {
+  if (lmMaps) renderAttentionMaps($('lm-attn'), lmMaps, Number($<HTMLSelectElement>('lm-attn-layer').value));
+});
 let lmStatesPlot: uPlot | null = null;
 
 worker.onmessage = (ev: MessageEvent<FromWorker>): void => {
@@ -188,6 +203,15 @@ worker.onmessage = (ev: MessageEvent<FromWorker>): void => {
         el,
       );
       el.dataset.series = String(m.series.length);
+      break;
+    }
+    case 'lmAttention': {
+      lmMaps = m.maps;
+      const sel = $<HTMLSelectElement>('lm-attn-layer');
+      sel.replaceChildren(...m.maps.layers.filter((e) => e.kind).map((e) => new Option(`layer ${e.layer} (${e.mixer})`, String(e.layer))));
+      const first = m.maps.layers.find((e) => e.kind);
+      $('lm-attn-note').textContent = m.maps.note ?? (first?.kind === 'kernel' ? 'linear attention: φ(q)·φ(k), each row divided by its sum (the weights its output uses)' : 'softmax(QKᵀ/√d + causal mask), per head');
+      renderAttentionMaps($('lm-attn'), m.maps, first?.layer ?? 0);
       break;
     }
     case 'lmDone':

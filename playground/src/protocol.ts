@@ -3,6 +3,7 @@ import type { Method, SamplerName, VqVariant } from './tasks.js';
 import type { VqMetrics } from '../../src/zoo/vq/index.js';
 import type { AttentionForm } from './attentionTiming.js';
 import type { LmMixer, LmSize } from './lmTask.js';
+import type { AttentionMaps } from './attentionMaps.js';
 
 export type ToWorker =
   | { type: 'train'; dataset: string; method: Method; steps: number; lr: number; seed: number }
@@ -16,6 +17,7 @@ export type ToWorker =
   | { type: 'lmStop' }
   | { type: 'lmSample'; prompt: string }
   | { type: 'lmSave' }
+  | { type: 'lmAttention'; prompt: string }
   | { type: 'lmStates'; prompt: string };
 
 export type FromWorker =
@@ -31,4 +33,5 @@ export type FromWorker =
   | { type: 'lmSample'; step: number; text: string }
   | { type: 'lmDone'; step: number }
   | { type: 'lmStates'; chars: string[]; series: { label: string; norms: number[] }[] }
+  | { type: 'lmAttention'; maps: AttentionMaps }
   | { type: 'error'; message: string };

@@ -159,6 +159,11 @@ self.onmessage = async (ev: MessageEvent<ToWorker>): Promise<void> => {
         post({ type: 'lmStates', chars: r.chars, series: r.series });
         break;
       }
+      case 'lmAttention': {
+        if (!lm) throw new Error('train a language model first');
+        post({ type: 'lmAttention', maps: await lm.attentionMaps(m.prompt) });
+        break;
+      }
       case 'lmSave': {
         if (!lm) throw new Error('train a language model first');
         const bytes = lm.weights();

@@ -165,10 +165,10 @@ export class WebGpuBackend implements Backend {
           buffer: { type: m[2] === 'read' ? 'read-only-storage' : 'storage', hasDynamicOffset: m[1] === '0' },
         }));
         const bgl = this.device.createBindGroupLayout({ entries });
-        p = this.device.createComputePipeline({ layout: this.device.createPipelineLayout({ bindGroupLayouts: [bgl] }), compute: { module, entryPoint: 'main' } });
+        p = this.device.createComputePipeline({ label: key, layout: this.device.createPipelineLayout({ bindGroupLayouts: [bgl] }), compute: { module, entryPoint: 'main' } });
         this.stream.useDynamicLayout(p, bgl);
       } else {
-        p = this.device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' } });
+        p = this.device.createComputePipeline({ label: key, layout: 'auto', compute: { module, entryPoint: 'main' } });
       }
       this.pipelines.set(key, p);
     }

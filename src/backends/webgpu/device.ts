@@ -28,6 +28,8 @@ export interface GpuContext {
   readonly f16: boolean;
   /** every feature the adapter offers (whether or not the device asked for it) */
   readonly adapterFeatures: readonly string[];
+  /** the adapter's info object as plain data (vendor, architecture, subgroup sizes, subgroup-matrix configurations where offered) */
+  readonly adapterInfo: Record<string, unknown>;
   /** set when the device was lost; every later submission throws with it */
   lost: string | null;
   /** the first validation or out-of-memory error the device reported (thrown at the next read) */
@@ -75,7 +77,8 @@ async function acquire(): Promise<GpuContext | null> {
   const a = adapter.limits;
   const f16 = adapter.features.has('shader-f16');
   const device = await adapter.requestDevice({
-    requiredFeatures: f16 ? ['shader-f16'] : [],
+    // timestamps cost nothing until a kernel profile asks for them (profile.ts)
+    requiredFeatures: [...(f16 ? ['shader-f16' as const] : []), ...(adapter.features.has('timestamp-query') ? ['timestamp-query' as const] : [])],
     requiredLimits: {
       maxStorageBufferBindingSize: a.maxStorageBufferBindingSize,
       maxBufferSize: a.maxBufferSize,
@@ -92,6 +95,7 @@ async function acquire(): Promise<GpuContext | null> {
     adapterName: [info?.vendor, info?.architecture, info?.description].filter(Boolean).join(' ') || 'unknown adapter',
     f16,
     adapterFeatures: [...adapter.features].map(String).sort(),
+    adapterInfo: plainInfo((adapter as { info?: object }).info),
     lost: null,
     error: null,
     limits: {
@@ -113,6 +117,24 @@ async function acquire(): Promise<GpuContext | null> {
     ctx.error ??= err.message.split('\n')[0] ?? 'unknown error';
   });
   return ctx;
+}
+
+/** An adapter info object's enumerable and prototype getters as JSON-able data. */
+function plainInfo(info: object | undefined): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  if (!info) return out;
+  const keys = new Set<string>([...Object.keys(info), ...Object.getOwnPropertyNames(Object.getPrototypeOf(info) ?? {})]);
+  for (const k of keys) {
+    if (k === 'constructor') continue;
+    const v = (info as Record<string, unknown>)[k];
+    if (typeof v === 'function') continue;
+    try {
+      out[k] = JSON.parse(JSON.stringify(v ?? null)) as unknown;
+    } catch {
+      out[k] = String(v);
+    }
+  }
+  return out;
 }
 
 /** The shared device, or null (with `noAdapterReason`) when there is none. Acquired once. */

@@ -11,6 +11,7 @@ import { getDefaultBackend, setDefaultBackend } from '../../ops/creation.js';
 import { registry } from '../../core/memory.js';
 import { destroyGpu, gpuContext, noAdapterReason } from './device.js';
 import { WebGpuBackend } from './backend.js';
+import type { KernelTime } from './profile.js';
 import { registerElementwise } from './kernels/elementwise.js';
 import { registerReduce } from './kernels/reduce.js';
 import { registerMatmul } from './kernels/matmul.js';
@@ -86,6 +87,25 @@ export async function syncWebGpu(): Promise<void> {
   const b = instance ? await instance : null;
   await b?.sync();
 }
+
+/**
+ * Time every WebGPU kernel that `fn` records (GPU timestamps, summed per
+ * kernel; see profile.ts): the kernels by total GPU time, longest first.
+ * Needs an adapter with `timestamp-query`.
+ */
+export async function profileWebGpu(fn: () => void | Promise<void>): Promise<KernelTime[]> {
+  const b = instance ? await instance : null;
+  if (!b) throw new Error('profileWebGpu: no WebGPU backend has been acquired (await webgpu() first)');
+  b.stream.startProfile();
+  try {
+    await fn();
+  } finally {
+    await b.sync();
+  }
+  return b.stream.stopProfile();
+}
+
+export type { KernelTime } from './profile.js';
 
 /**
  * Destroy the device (after finishing its work) so the process can exit;

@@ -22,6 +22,7 @@
  */
 import type { GpuContext } from './device.js';
 import type { PooledBuffer } from './pool.js';
+import { KernelProfiler, type KernelTime } from './profile.js';
 
 const MAX_DISPATCHES = 256;
 const META_BYTES = 1 << 16;
@@ -51,6 +52,7 @@ export class Stream {
   /** the first error of a host task, rethrown at the next call */
   private failure: Error | null = null;
   submits = 0;
+  private profiler: KernelProfiler | null = null;
   /** dispatches recorded since the stream was made (benchmarks read it to count kernels per step) */
   totalDispatches = 0;
   private readonly layouts = new WeakMap<GPUComputePipeline, GPUBindGroupLayout>();
@@ -120,7 +122,7 @@ export class Stream {
     floats.forEach((v, i) => (this.metaF32[w + ints.length + i] = v));
     this.metaUsed += bytes;
     for (const b of buffers) b.lastBatch = this.batch;
-    const pass = this.computePass();
+    const pass = this.profiler ? this.profiler.beginPass(this.encoderNow(), pipeline.label) : this.computePass();
     pass.setPipeline(pipeline);
     if (dyn) {
       const key = `${dyn.id}|${span}|${buffers.map((b) => b.id).join(',')}`;
@@ -145,9 +147,32 @@ export class Stream {
     const y = Math.ceil(groups / x);
     if (y > maxDim) throw new Error(`webgpu: ${groups} workgroups exceed the device's grid (${maxDim}²)`);
     pass.dispatchWorkgroups(x, y);
+    if (this.profiler) pass.end();
     this.dispatches++;
     this.totalDispatches++;
     this.scheduleFlush();
+  }
+
+  private encoderNow(): GPUCommandEncoder {
+    this.pass?.end();
+    this.pass = null;
+    return (this.encoder ??= this.device.createCommandEncoder());
+  }
+
+  /** Time every kernel from now until `stopProfile` (needs the device's timestamp-query feature). */
+  startProfile(): void {
+    if (!this.device.features.has('timestamp-query')) throw new Error('webgpu profile: the device has no timestamp-query feature');
+    this.submit();
+    this.profiler = new KernelProfiler(this.device, MAX_DISPATCHES);
+  }
+
+  /** End the profile: GPU time per kernel label, longest first. */
+  async stopProfile(): Promise<KernelTime[]> {
+    const p = this.profiler;
+    if (!p) throw new Error('webgpu profile: no profile is running (call startProfile first)');
+    this.submit();
+    this.profiler = null;
+    return p.report();
   }
 
   private computePass(): GPUComputePassEncoder {
@@ -172,7 +197,9 @@ export class Stream {
     this.pass?.end();
     this.pass = null;
     if (this.metaUsed > 0) this.device.queue.writeBuffer(this.meta, 0, this.metaHost, 0, this.metaUsed);
+    const collect = this.profiler?.resolve(this.encoder);
     this.device.queue.submit([this.encoder.finish()]);
+    collect?.();
     this.submits++;
     this.encoder = null;
     this.dispatches = 0;

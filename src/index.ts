@@ -47,4 +47,4 @@ export * as metrics from './zoo/metrics/index.js';
 // language models over any mixer (LanguageModel, generateText, evaluateLM, …) and their tokenizers (bytes, chars, BPE)
 export * as lm from './zoo/lm/index.js';
 export * as tokenizers from './tokenizers/index.js';
-export { autocast, checkpoint, checkpointSequential, trainStep, trainLoop, formatProgress, saveTrainingState, loadTrainingState, type Precision } from './train/index.js';
+export { autocast, checkpoint, checkpointSequential, trainStep, trainStepAsync, trainLoop, formatProgress, saveTrainingState, loadTrainingState, type Precision } from './train/index.js';

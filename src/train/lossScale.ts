@@ -13,10 +13,20 @@
  * The state is three plain numbers (JSON-serialisable, for checkpoints). With
  * the default factors the scale is always a power of two, so scaling and
  * unscaling are exact.
+ *
+ * Backends that cannot read synchronously (WebGPU; a browser has no blocking
+ * readback at all) use the asynchronous twins: `unscaleOnDevice` multiplies
+ * the gradients by 1/S with tensor ops written back into their storage and
+ * reduces "every entry is finite" to one boolean scalar on the device, and
+ * `unscaleAsync`/`stepAsync` read that one flag with `await` (one readback a
+ * step) before deciding to skip. They run on the CPU too, with the same result.
  */
 import { Tensor } from '../core/tensor.js';
-import { mul } from '../ops/elementwise.js';
-import { updateInPlace } from '../optim/inplace.js';
+import { tidy } from '../core/memory.js';
+import { isfinite, logicalAnd, mul } from '../ops/elementwise.js';
+import { all } from '../ops/reduce.js';
+import { scalar } from '../ops/creation.js';
+import { assignOnDevice, onHost, updateInPlace } from '../optim/inplace.js';
 
 export interface LossScaleConfig {
   /** starting scale (default 2^16) */
@@ -41,6 +51,12 @@ export interface LossScaleState {
   readonly skipped: number;
 }
 
+/** Gradients as a list or a record (null entries are parameters without a gradient). */
+export type GradSet = Iterable<Tensor | null | undefined> | Readonly<Record<string, Tensor | null | undefined>>;
+
+const gradList = (grads: GradSet): (Tensor | null | undefined)[] =>
+  Symbol.iterator in (grads as object) ? [...(grads as Iterable<Tensor | null | undefined>)] : Object.values(grads as Record<string, Tensor | null | undefined>);
+
 export interface LossScaler {
   readonly config: Readonly<Required<LossScaleConfig>>;
   init(): LossScaleState;
@@ -59,6 +75,16 @@ export interface LossScaler {
     grads: Iterable<Tensor | null | undefined> | Readonly<Record<string, Tensor | null | undefined>>,
     applyUpdate: () => void,
   ): { state: LossScaleState; skipped: boolean };
+  /**
+   * `unscale` without a host read, on any backend: the gradients are multiplied by 1/scale in
+   * place with tensor ops, and the result is a boolean scalar tensor (on the gradients'
+   * backend, owned by the caller) that is true when every unscaled entry is finite.
+   */
+  unscaleOnDevice(grads: GradSet, state: LossScaleState): Tensor;
+  /** `unscale` for backends that read asynchronously: one awaited readback of the finite flag. */
+  unscaleAsync(grads: GradSet, state: LossScaleState): Promise<boolean>;
+  /** `step` with `unscaleAsync`: the skip decision waits for the flag; `applyUpdate` may be async. */
+  stepAsync(state: LossScaleState, grads: GradSet, applyUpdate: () => void | Promise<void>): Promise<{ state: LossScaleState; skipped: boolean }>;
   /** validate a state read back from JSON */
   fromJSON(value: unknown): LossScaleState;
 }
@@ -124,6 +150,36 @@ export function dynamicLossScale(cfg: LossScaleConfig = {}): LossScaler {
     step(state, grads, applyUpdate) {
       const finite = scaler.unscale(grads, state);
       if (finite) applyUpdate();
+      return { state: scaler.update(state, finite), skipped: !finite };
+    },
+    unscaleOnDevice(grads, state) {
+      const inv = 1 / state.scale;
+      const list = gradList(grads).filter((g): g is Tensor => g !== null && g !== undefined);
+      if (list.length === 0) return scalar(1, { dtype: 'bool' });
+      return tidy(() => {
+        let flag: Tensor | null = null;
+        for (const g of list) {
+          g.assertAlive('lossScale.unscaleOnDevice');
+          const u = mul(g, inv);
+          const ok = all(isfinite(u));
+          flag = flag ? logicalAnd(flag, ok) : ok;
+          if (onHost(g)) updateInPlace(g, (d) => d.set(u.toF64()), 'lossScale.unscaleOnDevice');
+          else assignOnDevice(g, u, 'lossScale.unscaleOnDevice');
+        }
+        return flag!;
+      });
+    },
+    async unscaleAsync(grads, state) {
+      const flag = scaler.unscaleOnDevice(grads, state);
+      try {
+        return (await flag.data())[0] !== 0;
+      } finally {
+        flag.dispose();
+      }
+    },
+    async stepAsync(state, grads, applyUpdate) {
+      const finite = await scaler.unscaleAsync(grads, state);
+      if (finite) await applyUpdate();
       return { state: scaler.update(state, finite), skipped: !finite };
     },
     fromJSON(value) {

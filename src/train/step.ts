@@ -63,23 +63,23 @@ export interface TrainStepResult {
  * a gradient that is a broadcast view or shares storage with another tensor
  * (the VJP of a sum can hand back a view of its cotangent) is copied first.
  */
-function owned(g: Tensor | null): Tensor | null {
+export function owned(g: Tensor | null): Tensor | null {
   if (!g || (g.storage.refs === 1 && isContiguous(g.shape, g.strides))) return g;
   const c = copy(g);
   g.dispose();
   return c;
 }
 
-function gradNames(params: Params): string[] {
-  if (!params || typeof params !== 'object') throw new Error('trainStep: params must be a record of name → Tensor');
+export function gradNames(params: Params, op = 'trainStep'): string[] {
+  if (!params || typeof params !== 'object') throw new Error(`${op}: params must be a record of name → Tensor`);
   const names: string[] = [];
   for (const [name, p] of Object.entries(params)) {
-    if (!(p instanceof Tensor)) throw new Error(`trainStep: parameter '${name}' is not a Tensor`);
-    p.assertAlive('trainStep', `parameter '${name}'`);
-    if (p.node) throw new Error(`trainStep: parameter '${name}' ${p.describe()} was computed by '${p.node.op.name}'; parameters must be leaf tensors`);
+    if (!(p instanceof Tensor)) throw new Error(`${op}: parameter '${name}' is not a Tensor`);
+    p.assertAlive(op, `parameter '${name}'`);
+    if (p.node) throw new Error(`${op}: parameter '${name}' ${p.describe()} was computed by '${p.node.op.name}'; parameters must be leaf tensors`);
     if (p.requiresGrad) names.push(name);
   }
-  if (names.length === 0) throw new Error('trainStep: no parameter requires grad (mark the trainable ones with requiresGrad_())');
+  if (names.length === 0) throw new Error(`${op}: no parameter requires grad (mark the trainable ones with requiresGrad_())`);
   return names;
 }
 
@@ -105,7 +105,7 @@ export function trainStep(o: TrainStepOptions): TrainStepResult {
           throw new Error(`trainStep: loss(${k}) must return a scalar floating Tensor, got ${loss instanceof Tensor ? loss.describe() : typeof loss}`);
         }
         if (!onHost(loss)) {
-          throw new Error(`trainStep: reads the loss as a number, which the ${loss.storage.backend.name} backend cannot do synchronously; train there with an optimiser's update() and read the loss with await loss.data(), or use the CPU backend`);
+          throw new Error(`trainStep: reads the loss as a number, which the ${loss.storage.backend.name} backend cannot do synchronously; use await trainStepAsync(...) there (the same step, reading the loss and the overflow flag with await)`);
         }
         lossSum += loss.item();
         if (!loss.requiresGrad) throw new Error(`trainStep: loss(${k}) does not depend on any parameter that requires grad`);

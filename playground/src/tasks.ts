@@ -16,7 +16,8 @@ import { serializeSafetensors } from '../../src/io/safetensors.js';
 import * as df from '../../src/zoo/diffusion/index.js';
 import * as vq from '../../src/zoo/vq/index.js';
 import { readF64, readScalars } from './read.js';
-import { TOY_DATASETS } from '../../src/zoo/data/toy2d.js';
+import type { ToyDataset } from '../../src/zoo/data/toy2d.js';
+import { resolveDataset } from './drawn.js';
 import { loadDigits, sampleBatch } from '../../src/zoo/data/digits.js';
 
 export type Method = 'flow' | 'ddpm' | 'edm';
@@ -30,6 +31,8 @@ export interface DiffusionConfig {
   seed: number;
   hidden?: number[];
   batch?: number;
+  /** x, y pairs of the user's drawing, for dataset 'drawn' (drawn.ts) */
+  points?: Float64Array | readonly number[];
 }
 
 /** A 2-D generative model being trained step by step. */
@@ -43,9 +46,10 @@ export class DiffusionTask {
   #proc = df.ddpm();
   #edm: df.EdmPrecond;
   #key: Key;
+  #data: ToyDataset;
 
   constructor(config: DiffusionConfig) {
-    if (!TOY_DATASETS[config.dataset]) throw new Error(`playground: unknown data set '${config.dataset}'`);
+    this.#data = resolveDataset(config.dataset, config.points);
     this.config = config;
     this.#key = randomKey(config.seed);
     const cScale = config.method === 'ddpm' ? 1 / 1000 : 1;
@@ -62,7 +66,7 @@ export class DiffusionTask {
 
   /** The training data law. */
   sampleData(key: Key, n: number): Tensor {
-    return TOY_DATASETS[this.config.dataset]!.sample(key, n);
+    return this.#data.sample(key, n);
   }
 
   /**

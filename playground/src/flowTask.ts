@@ -1,0 +1,149 @@
+/**
+ * The playground's normalising flow: a Real NVP (Dinh, Sohl-Dickstein &
+ * Bengio, arXiv 1605.08803) of affine couplings with alternating masks over a
+ * standard Gaussian prior, sized for 2-D (zoo/flows `realNVP`), trained by
+ * maximum likelihood — Adam on −mean log p(x), the objective of zoo/flows
+ * `fitDensity` — in chunks of steps that keep the optimiser state, so the
+ * worker can stop, resume and sample between them like the diffusion task.
+ *
+ * Sampling is one exact inverse pass x = f⁻¹(z), z ~ N(0, I): there is no
+ * sampler or NFE to choose. The trajectories follow points through the
+ * layers from the base (z) to the data, one vertex per layer's inverse.
+ * The density is exact: log p(x) = log N(f(x); 0, I) + Σ log|det ∂f_l|.
+ * Free of DOM and worker APIs, so Node tests run it too.
+ */
+import type { Tensor } from '../../src/core/tensor.js';
+import type { Key } from '../../src/core/random.js';
+import { tidy } from '../../src/core/memory.js';
+import { foldIn, normal, randomKey, splitKey } from '../../src/ops/random.js';
+import { gradients } from '../../src/autodiff/backward.js';
+import { noGrad } from '../../src/autodiff/tape.js';
+import { adam } from '../../src/optim/adam.js';
+import type { Optimizer, OptimizerState } from '../../src/optim/optimizer.js';
+import { stateDict, trainableParameters } from '../../src/nn/module.js';
+import { serializeSafetensors } from '../../src/io/safetensors.js';
+import { realNVP } from '../../src/zoo/flows/models.js';
+import type { Flow } from '../../src/zoo/flows/flow.js';
+import type { ToyDataset } from '../../src/zoo/data/toy2d.js';
+import { resolveDataset } from './drawn.js';
+
+/** The method name of the normalising flow in the model menu and the train message. */
+export const NF_METHOD = 'nf';
+
+export interface FlowConfig {
+  dataset: string;
+  lr: number;
+  seed: number;
+  /** x, y pairs of the drawing, for dataset 'drawn' */
+  points?: Float64Array | readonly number[];
+  /** affine couplings (default 8, as docs/flows.md's RealNVP row) */
+  couplings?: number;
+  /** conditioner MLP widths (default [64, 64]) */
+  hidden?: number[];
+  batch?: number;
+}
+
+/** The Real NVP of a config (the weights of `FlowTask.weights()` load into it). */
+export function buildFlow(key: Key, couplings: number, hidden: readonly number[]): Flow {
+  return realNVP({ key, eventShape: [2], couplings, hidden, prior: 'gaussian' });
+}
+
+/** A 2-D Real NVP being trained step by step by maximum likelihood. */
+export class FlowTask {
+  readonly net: Flow;
+  readonly config: FlowConfig;
+  step = 0;
+  #data: ToyDataset;
+  #opt: Optimizer;
+  #state: OptimizerState;
+  #params: Record<string, Tensor>;
+  #key: Key;
+
+  constructor(config: FlowConfig) {
+    this.#data = resolveDataset(config.dataset, config.points);
+    this.config = config;
+    this.#key = randomKey(config.seed);
+    this.net = buildFlow(this.#key, config.couplings ?? 8, config.hidden ?? [64, 64]);
+    this.#params = trainableParameters(this.net);
+    this.#opt = adam({ lr: config.lr });
+    this.#state = this.#opt.init(this.#params);
+  }
+
+  /** The training data law. */
+  sampleData(key: Key, n: number): Tensor {
+    return this.#data.sample(key, n);
+  }
+
+  /**
+   * Run n optimiser steps on fresh batches; returns their losses (−mean log p,
+   * nats). Async like DiffusionTask.train: the losses are read back with
+   * `await` at the end of the chunk, the only way a WebGPU tensor can be read.
+   */
+  async train(n: number): Promise<number[]> {
+    const pending: Tensor[] = [];
+    const names = Object.keys(this.#params);
+    for (let i = 0; i < n; i++) {
+      const k = foldIn(this.#key, 1000 + this.step);
+      pending.push(
+        tidy(() => {
+          const l = this.net.nll(this.sampleData(k, this.config.batch ?? 256));
+          const gs = gradients([l], names.map((m) => this.#params[m]!));
+          const grads: Record<string, Tensor | null> = {};
+          names.forEach((m, j) => (grads[m] = gs[j] ?? null));
+          this.#state = this.#opt.update(grads, this.#state, this.#params).state;
+          return l;
+        }),
+      );
+      this.step++;
+    }
+    return Promise.all(pending.map(async (t) => Number((await t.data())[0]))).finally(() => pending.forEach((t) => t.dispose()));
+  }
+
+  /** log p(x) per row of x (n, 2), exact. */
+  logProb(x: Tensor): Tensor {
+    return noGrad(() => this.net.logProb(x));
+  }
+
+  /**
+   * n samples by one inverse pass, and the paths of the first `paths` of them
+   * through the layers, each as x₀, y₀, x₁, y₁, … from the base draw z to the sample.
+   */
+  async sample(n: number, paths = 40): Promise<{ points: Float64Array; trajectories: Float64Array[]; nfe: number }> {
+    const [kz] = splitKey(foldIn(this.#key, 7));
+    const layers = this.net.body.layers;
+    const stages = noGrad(() =>
+      tidy(() => {
+        const out = [normal(kz!, [n, 2])];
+        for (let i = layers.length - 1; i >= 0; i--) out.push(layers[i]!.inverse(out[out.length - 1]!));
+        return out;
+      }),
+    );
+    let values: Float64Array[];
+    try {
+      values = await Promise.all(stages.map(async (t) => Float64Array.from(await t.data(), Number)));
+    } finally {
+      stages.forEach((t) => t.dispose());
+    }
+    const trajectories = Array.from({ length: Math.min(paths, n) }, (_, p) => {
+      const out = new Float64Array(2 * values.length);
+      values.forEach((v, s) => {
+        out[2 * s] = v[2 * p]!;
+        out[2 * s + 1] = v[2 * p + 1]!;
+      });
+      return out;
+    });
+    // one pass through the network: the flow's "NFE"
+    return { points: values[values.length - 1]!, trajectories, nfe: 1 };
+  }
+
+  /** The weights as safetensors bytes; the metadata rebuilds the architecture (buildFlow). Async like DiffusionTask.weights. */
+  async weights(): Promise<Uint8Array> {
+    return serializeSafetensors(stateDict(this.net), {
+      method: NF_METHOD,
+      model: 'realNVP',
+      couplings: String(this.config.couplings ?? 8),
+      hidden: (this.config.hidden ?? [64, 64]).join(','),
+      dataset: this.config.dataset,
+    });
+  }
+}

@@ -14,14 +14,30 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { OPS, cpu } from '../src/index.js';
 import type { OpDef } from '../src/ops/registry.js';
+import type { Kernel } from '../src/backends/backend.js';
+import { registerKernels, type WebGpuBackend } from '../src/backends/webgpu/index.js';
 import { allCases, coveredElsewhere } from '../test/ops/cases/index.js';
 
 export const OPS_DOC = join(dirname(fileURLToPath(import.meta.url)), '..', 'docs', 'ops.md');
 
+/**
+ * The WGSL kernel names, without a device: registration only fills the table
+ * with closures, so a stand-in backend holding just the table collects them.
+ */
+export function webgpuKernels(): Set<string> {
+  const kernels = new Map<string, Kernel>();
+  registerKernels({ kernels } as unknown as WebGpuBackend);
+  return new Set(kernels.keys());
+}
+
 /** The backends whose native kernels are listed; every other op runs on the float64 reference. */
 function backends(): { name: string; native: (op: string) => boolean }[] {
   const c = cpu();
-  return [{ name: c.name, native: (op) => c.kernels.has(op) }];
+  const gpu = webgpuKernels();
+  return [
+    { name: c.name, native: (op) => c.kernels.has(op) },
+    { name: 'webgpu', native: (op) => gpu.has(op) },
+  ];
 }
 
 const cell = (s: string): string => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
@@ -61,7 +77,8 @@ export function renderOpsTable(): string {
     'Every primitive op in `OPS` (`src/ops/all.ts`). **kind**: a *view* moves no data (new shape and strides over the same storage); a *kernel* computes a new tensor. ' +
       '**VJP** / **JVP**: the op has a reverse-mode / forward-mode rule (— means it is not differentiable: comparisons, indices, rounding). ' +
       '**cases**: the labels of the op-suite cases (`test/ops/cases/`) that check it: values against a float64 reference, lower dtypes, strided inputs, and gradients against finite differences. ' +
-      `**${bs.map((b) => b.name).join('**, **')}**: *native* when the backend registers its own kernel, *reference* when it runs the float64 reference kernel (views need no kernel).`,
+      `**${bs.map((b) => b.name).join('**, **')}**: *native* when the backend registers its own kernel, *reference* when it runs the float64 reference kernel (views need no kernel). ` +
+      'On **webgpu** a *reference* op runs on the CPU (inputs read back, outputs uploaded, named once on stderr); a *native* one has a WGSL kernel for some dtypes (f64 always falls back; `nabla ops --webgpu` lists the dtypes; see docs/webgpu.md).',
     '',
     `${entries.length} ops: ${withVjp} with a VJP rule, ${withJvp} with a JVP rule, ${entries.length - uncovered.length} covered by tests${uncovered.length ? ` (without a case: ${uncovered.map((n) => `\`${n}\``).join(', ')})` : ''}.`,
     '',

@@ -14,6 +14,7 @@ import { TOL, expectClose } from '../helpers/check.js';
 import { mulberry32 } from '../helpers/rng.js';
 import { checkOpOnGpu } from './gpuCheck.js';
 import { gpuForTests } from './device.js';
+import { webgpuKernels } from '../../scripts/op-coverage.js';
 
 const { gpu, reason } = await gpuForTests();
 const OPS = ['scatter', 'scatterAdd', 'indexAdd', 'cummax', 'cummin', 'maxPool1d', 'fft', 'rfft', 'irfft'];
@@ -120,5 +121,9 @@ describe.skipIf(!gpu)(gpu ? 'WGSL kernels for scatter, running extrema, pooling 
   it('none of these ops fell back to the CPU', () => {
     expect(OPS.filter((op) => g.fallbacks.has(op))).toEqual([]);
     expect(TOL.f32).toBeGreaterThan(0);
+  });
+
+  it("docs/ops.md's webgpu column (kernels collected without a device) names exactly the live backend's kernels", () => {
+    expect([...webgpuKernels()].sort()).toEqual([...g.kernels.keys()].sort());
   });
 });

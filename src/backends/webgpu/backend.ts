@@ -19,6 +19,7 @@ import type { OpDef } from '../../ops/registry.js';
 import type { GpuContext } from './device.js';
 import { BufferPool, type PooledBuffer } from './pool.js';
 import { Stream } from './stream.js';
+import { fillInPieces, needsSplit, runSplit } from './split.js';
 import { assignF32, fusedAdam, type FusedUpdateArgs } from './kernels/optim.js';
 import { flashAttentionGpu, type FlashGpuOptions } from './kernels/flash.js';
 import { fillKernel } from './kernels/movement.js';
@@ -26,6 +27,8 @@ import type { Tensor } from '../../core/tensor.js';
 
 export interface GpuStorage extends Storage {
   readonly pb: PooledBuffer;
+  /** set on a window of a larger buffer (split.ts): where the window starts, a multiple of the offset alignment */
+  readonly byteOffset?: number;
 }
 
 /** Bytes per element on the GPU (see wgsl.ts for the layout). */
@@ -99,8 +102,9 @@ export class WebGpuBackend implements Backend {
 
   alloc(dtype: DType, size: number): GpuStorage {
     const byteLength = Math.max(4, size * GPU_BYTES[dtype]);
-    if (byteLength > this.ctx.limits.maxStorageBindingSize) {
-      throw new Error(`webgpu: a ${dtype} tensor of ${size} elements (${byteLength} bytes) exceeds the device's maxStorageBufferBindingSize ${this.ctx.limits.maxStorageBindingSize}`);
+    // larger than one binding is fine (ops on it run in pieces: split.ts); larger than one buffer is not
+    if (byteLength > this.ctx.limits.maxBufferSize) {
+      throw new Error(`webgpu: a ${dtype} tensor of ${size} elements (${byteLength} bytes) exceeds the device's maxBufferSize ${this.ctx.limits.maxBufferSize} (a tensor is one GPUBuffer)`);
     }
     return { backend: this, dtype, size, byteLength, refs: 0, pb: this.pool.acquire(byteLength) };
   }
@@ -120,6 +124,7 @@ export class WebGpuBackend implements Backend {
 
   fill(s: Storage, value: number): void {
     if (s.size === 0) return;
+    if (s.byteLength > this.ctx.limits.maxStorageBindingSize) return fillInPieces(this, s, value);
     if (!fillKernel(this, s, value)) this.write(s, new Float64Array(s.size).fill(value));
   }
 
@@ -182,10 +187,22 @@ export class WebGpuBackend implements Backend {
   launch(key: string, code: () => string, storages: readonly Storage[], groups: number, ints: readonly number[], floats: readonly number[] = []): void {
     const p = this.pipeline(key, code);
     const bufs = storages.map((s) => (s as GpuStorage).pb);
-    this.stream.enqueue(() => this.stream.dispatch(p, bufs, groups, ints, floats));
+    // windows bind their byte range; a buffer whose size class exceeds the binding limit binds its used bytes
+    const limit = this.ctx.limits.maxStorageBindingSize;
+    let ranges: [number, number][] | undefined;
+    storages.forEach((s, i) => {
+      const g = s as GpuStorage;
+      if (g.byteOffset === undefined && g.pb.bytes <= limit) return;
+      if (g.byteLength > limit) {
+        throw new Error(`webgpu: kernel '${key}': operand ${i} (${g.dtype}, ${g.byteLength} bytes) exceeds the device's maxStorageBufferBindingSize (${limit} bytes); this kernel does not run in pieces`);
+      }
+      (ranges ??= [])[i] = [g.byteOffset ?? 0, Math.ceil(g.byteLength / 4) * 4];
+    });
+    this.stream.enqueue(() => this.stream.dispatch(p, bufs, groups, ints, floats, ranges));
   }
 
   run(op: OpDef, inputs: readonly View[], attrs: unknown, outs: readonly OutMeta[]): Storage[] {
+    if (needsSplit(this, inputs, outs)) return runSplit(this, op, inputs, attrs, outs);
     const native = this.kernels.get(op.name);
     if (native) {
       const r = native(inputs, attrs, outs);
@@ -210,7 +227,7 @@ export class WebGpuBackend implements Backend {
       const xs: Float64Array[] = [];
       for (const v of views) {
         const s = v.storage as GpuStorage;
-        xs.push(gatherF64(decodeRaw(v.dtype, await read(s.pb, s.byteLength), s.size), v.dtype, v));
+        xs.push(gatherF64(decodeRaw(v.dtype, await read(s.pb, s.byteLength, s.byteOffset), s.size), v.dtype, v));
       }
       const ys = ref(xs, views, attrs, outs);
       ys.forEach((y, i) => {

@@ -28,10 +28,12 @@ export { WebGpuBackend } from './backend.js';
 
 let instance: Promise<WebGpuBackend | null> | null = null;
 
-async function create(): Promise<WebGpuBackend | null> {
-  const ctx = await gpuContext();
-  if (!ctx) return null;
-  const b = new WebGpuBackend(ctx);
+/**
+ * Fill a backend's kernel table with every WGSL kernel (later tables may wrap
+ * earlier entries). Registration only records closures, so the ops table
+ * (scripts/op-coverage.ts) can list the WebGPU kernels without a device.
+ */
+export function registerKernels(b: WebGpuBackend): void {
   registerElementwise(b);
   registerReduce(b);
   registerMatmul(b);
@@ -43,6 +45,13 @@ async function create(): Promise<WebGpuBackend | null> {
   registerConv(b);
   registerLines(b);
   registerFused(b);
+}
+
+async function create(): Promise<WebGpuBackend | null> {
+  const ctx = await gpuContext();
+  if (!ctx) return null;
+  const b = new WebGpuBackend(ctx);
+  registerKernels(b);
   return b;
 }
 

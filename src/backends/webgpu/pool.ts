@@ -55,7 +55,9 @@ export class BufferPool {
   ) {}
 
   acquire(requested: number): PooledBuffer {
-    const bytes = sizeClass(requested);
+    let bytes = sizeClass(requested);
+    // near the device's maximum the class may round past it: such a buffer is made to measure
+    if (bytes > this.maxBufferSize) bytes = Math.ceil(requested / 4) * 4;
     if (bytes > this.maxBufferSize) {
       throw new Error(`webgpu: a buffer of ${requested} bytes exceeds the device's maxBufferSize ${this.maxBufferSize}`);
     }

@@ -36,6 +36,11 @@ const META_USAGE = 0x80 | COPY_DST | COPY_SRC;
 /** uploads up to this size ride in the batch's parameter block (see write) */
 const SMALL_WRITE = 4096;
 
+/** A binding of a whole buffer, or of a [byteOffset, byteSize] range of it. */
+function bufferBinding(b: PooledBuffer, range: readonly [number, number] | undefined): GPUBufferBinding {
+  return range ? { buffer: b.buffer, offset: range[0], size: range[1] } : { buffer: b.buffer };
+}
+
 export class Stream {
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
@@ -107,7 +112,15 @@ export class Stream {
   }
 
   /** Record one dispatch over `groups` workgroups; `ints` then `floats` form its meta block. */
-  dispatch(pipeline: GPUComputePipeline, buffers: readonly PooledBuffer[], groups: number, ints: readonly number[], floats: readonly number[] = []): void {
+  dispatch(
+    pipeline: GPUComputePipeline,
+    buffers: readonly PooledBuffer[],
+    groups: number,
+    ints: readonly number[],
+    floats: readonly number[] = [],
+    /** per buffer, a [byteOffset, byteSize] sub-range to bind instead of the whole buffer (see split.ts) */
+    ranges?: readonly (readonly [number, number] | undefined)[],
+  ): void {
     if (groups === 0) return;
     const align = this.ctx.limits.storageOffsetAlignment;
     const words = Math.max(1, ints.length + floats.length);
@@ -125,19 +138,20 @@ export class Stream {
     const pass = this.profiler ? this.profiler.beginPass(this.encoderNow(), pipeline.label) : this.computePass();
     pass.setPipeline(pipeline);
     if (dyn) {
-      const key = `${dyn.id}|${span}|${buffers.map((b) => b.id).join(',')}`;
+      const ids = buffers.map((b) => b.id).join(',');
+      const key = `${dyn.id}|${span}|${ranges ? `${ids}@${ranges.map((r) => (r ? r.join(':') : '')).join(',')}` : ids}`;
       let group = this.groups.get(key);
       if (!group) {
         if (this.groups.size >= MAX_CACHED_GROUPS) this.groups.clear();
         const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: { buffer: this.meta, offset: 0, size: span } }];
-        buffers.forEach((b, i) => entries.push({ binding: i + 1, resource: { buffer: b.buffer } }));
+        buffers.forEach((b, i) => entries.push({ binding: i + 1, resource: bufferBinding(b, ranges?.[i]) }));
         group = this.device.createBindGroup({ layout: dyn.layout, entries });
         this.groups.set(key, group);
       }
       pass.setBindGroup(0, group, [at]);
     } else {
       const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: { buffer: this.meta, offset: at, size: words * 4 } }];
-      buffers.forEach((b, i) => entries.push({ binding: i + 1, resource: { buffer: b.buffer } }));
+      buffers.forEach((b, i) => entries.push({ binding: i + 1, resource: bufferBinding(b, ranges?.[i]) }));
       let layout = this.layouts.get(pipeline);
       if (!layout) this.layouts.set(pipeline, (layout = pipeline.getBindGroupLayout(0)));
       pass.setBindGroup(0, this.device.createBindGroup({ layout, entries }));
@@ -173,6 +187,21 @@ export class Stream {
     this.submit();
     this.profiler = null;
     return p.report();
+  }
+
+  /**
+   * Copy `size` bytes between buffers in program order (no binding-size
+   * limit applies to copies: split.ts places the pieces of an op's output with it).
+   */
+  copy(src: PooledBuffer, srcOffset: number, dst: PooledBuffer, dstOffset: number, size: number): void {
+    if (size <= 0) return;
+    this.pass?.end();
+    this.pass = null;
+    this.encoder ??= this.device.createCommandEncoder();
+    this.encoder.copyBufferToBuffer(src.buffer, srcOffset, dst.buffer, dstOffset, size);
+    src.lastBatch = this.batch;
+    dst.lastBatch = this.batch;
+    this.scheduleFlush();
   }
 
   private computePass(): GPUComputePassEncoder {
@@ -234,8 +263,8 @@ export class Stream {
   }
 
   /** Copy `bytes` of a buffer out to the host; resolves once the copy has landed. */
-  read(b: PooledBuffer, bytes: number): Promise<ArrayBuffer> {
-    return new Promise<GPUBuffer>((resolve) => this.enqueue(() => resolve(this.copyOut(b, bytes)))).then(async (staging) => {
+  read(b: PooledBuffer, bytes: number, byteOffset = 0): Promise<ArrayBuffer> {
+    return new Promise<GPUBuffer>((resolve) => this.enqueue(() => resolve(this.copyOut(b, bytes, byteOffset)))).then(async (staging) => {
       await staging.mapAsync(MAP_READ);
       const out = staging.getMappedRange().slice(0);
       staging.unmap();
@@ -245,13 +274,13 @@ export class Stream {
     });
   }
 
-  private copyOut(b: PooledBuffer, bytes: number): GPUBuffer {
+  private copyOut(b: PooledBuffer, bytes: number, byteOffset = 0): GPUBuffer {
     const size = Math.max(4, Math.ceil(bytes / 4) * 4);
     const staging = this.device.createBuffer({ size, usage: MAP_READ | COPY_DST });
     this.pass?.end();
     this.pass = null;
     this.encoder ??= this.device.createCommandEncoder();
-    this.encoder.copyBufferToBuffer(b.buffer, 0, staging, 0, size);
+    this.encoder.copyBufferToBuffer(b.buffer, byteOffset, staging, 0, size);
     b.lastBatch = this.batch;
     this.submit();
     return staging;
@@ -261,12 +290,12 @@ export class Stream {
    * Run asynchronous host work in program order: `task` gets a function that
    * reads buffers back; later work waits until the task's promise settles.
    */
-  host(name: string, task: (read: (b: PooledBuffer, bytes: number) => Promise<ArrayBuffer>) => Promise<void>): void {
+  host(name: string, task: (read: (b: PooledBuffer, bytes: number, byteOffset?: number) => Promise<ArrayBuffer>) => Promise<void>): void {
     this.enqueue(() => {
       this.submit();
       this.waiting = [];
-      const readNow = async (b: PooledBuffer, bytes: number): Promise<ArrayBuffer> => {
-        const staging = this.copyOut(b, bytes);
+      const readNow = async (b: PooledBuffer, bytes: number, byteOffset = 0): Promise<ArrayBuffer> => {
+        const staging = this.copyOut(b, bytes, byteOffset);
         await staging.mapAsync(MAP_READ);
         const out = staging.getMappedRange().slice(0);
         staging.unmap();

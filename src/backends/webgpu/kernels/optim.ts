@@ -8,10 +8,10 @@
  * driver offers each parameter's update to the backend before falling back
  * to reading the arrays on the host, which a GPU tensor cannot do.
  */
-import type { Storage } from '../../backend.js';
 import type { WebGpuBackend } from '../backend.js';
 import { isContiguous } from '../../cpu/strided.js';
 import { META, mainHeader } from '../wgsl.js';
+import { launchFlat, type FlatOperand } from '../split.js';
 import type { Tensor } from '../../../core/tensor.js';
 
 const WG = 64;
@@ -77,10 +77,13 @@ export function fusedAdam(b: WebGpuBackend, a: FusedUpdateArgs): boolean {
   const decoupled = a.kind === 'adamw';
   const [b1, b2] = h.betas;
   const n = a.p.size;
-  const ints = [n, a.p.offset, a.g.offset];
   const floats = [a.gScale, decoupled ? 0 : h.weightDecay, decoupled ? 1 - a.lr * h.weightDecay : 1, b1, b2, a.lr / (1 - b1 ** a.count), Math.sqrt(1 - b2 ** a.count), h.eps, 1 - b1, 1 - b2];
-  const storages: Storage[] = [a.p.storage, a.g.storage, ...a.slots.map((s) => s.storage)];
-  b.launch(`adam:${h.amsgrad}`, () => adamShader(h.amsgrad), storages, Math.ceil(n / WG), ints, floats);
+  // the moments are indexed from 0 (their offsets are 0): a piece of a split step (split.ts) binds them from its first element
+  const ops: FlatOperand[] = [a.p, a.g, ...a.slots].map((t) => ({ storage: t.storage, offset: t.offset }));
+  launchFlat(b, `adam:${h.amsgrad}`, () => adamShader(h.amsgrad), ops, n, WG, (count, off) => {
+    if (off.slice(2).some((o) => o !== 0)) throw new Error('webgpu: adam: a moment buffer piece is not bound at its first element');
+    return [count, off[0]!, off[1]!];
+  }, floats);
   return true;
 }
 
@@ -105,6 +108,7 @@ ${mainHeader(WG)}
   if (gi >= prm[0]) { return; }
   DST[prm[1] + gi] = SRC[prm[2] + gi];
 }`;
-  b.launch('assign:f32', code, [src.storage, dst.storage], Math.ceil(n / WG), [n, dst.offset, src.offset]);
+  const ops: FlatOperand[] = [src, dst].map((t) => ({ storage: t.storage, offset: t.offset }));
+  launchFlat(b, 'assign:f32', code, ops, n, WG, (count, [srcOff, dstOff]) => [count, dstOff!, srcOff!]);
   return true;
 }

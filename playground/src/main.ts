@@ -56,7 +56,7 @@ const vqStep: number[] = [];
 const usage: number[][] = VQ_VARIANTS.map(() => []);
 const mse: number[][] = VQ_VARIANTS.map(() => []);
 // one distinct colour per series: the 3 quantisers, the 7 attention forms
-const colors = ['#c0392b', '#2a6ebb', '#27ae60', '#8e44ad', '#d35400', '#16a085', '#7f8c8d'];
+const colors = ['#c0392b', '#2a6ebb', '#27ae60', '#8e44ad', '#d35400', '#e84393', '#7f8c8d'];
 const series = [{}, ...VQ_VARIANTS.map((v, i) => ({ label: v, stroke: colors[i] }))];
 const usagePlot = new uPlot({ width: 460, height: 240, scales: { x: { time: false } }, series }, [vqStep, ...usage], $('vq-usage'));
 const msePlot = new uPlot({ width: 460, height: 240, scales: { x: { time: false } }, series }, [vqStep, ...mse], $('vq-mse'));

@@ -4,7 +4,9 @@
  * loss (mean of the last 10 steps) falls below 1.3, sample and check the
  * canvas holds the samples, run the VQ race and the attention timing,
  * train a character Mamba LM until its loss is below 2.6 and check its
- * generated samples appeared, save screenshots (runs/
+ * generated samples appeared, check that the attention-map button names
+ * Mamba as having none and that a softmax LM draws non-blank heat maps,
+ * save screenshots (runs/
  * playground/), and assert the console stayed free of errors — once with
  * WebGPU enabled (SwiftShader) and once without. Skipped where Chromium is
  * absent (CI installs it).
@@ -60,9 +62,10 @@ describe.skipIf(!have)('playground in Chromium', () => {
       await page.screenshot({ path: `runs/playground/vq-${gpu ? 'webgpu' : 'cpu'}.png` });
       // attention timing at two lengths
       await page.click('button[data-panel="attention"]');
-      await page.fill('#at-lengths', '64,256');
+      await page.fill('#at-lengths', '64,128'); // 7 forms: two short lengths keep this step quick
       await page.click('#at-start');
       await page.waitForFunction(() => document.getElementById('at-status')!.dataset.done === 'true', undefined, { timeout: 120_000 });
+      expect(await page.textContent('#at-status')).toMatch(/n = 128: mamba/); // the last form at the last length
       await page.screenshot({ path: `runs/playground/attention-${gpu ? 'webgpu' : 'cpu'}.png` });
       // language model: a tiny Mamba on the built-in text, sampling every 20 steps
       await page.click('button[data-panel="lm"]');
@@ -81,6 +84,26 @@ describe.skipIf(!have)('playground in Chromium', () => {
       await page.fill('#lm-prompt', 'The mill');
       await page.click('#lm-states');
       await page.waitForFunction(() => document.getElementById('lm-states-chart')!.dataset.series === '2', undefined, { timeout: 60_000 });
+      // attention maps: Mamba has none (the button and the note say so); a softmax LM after 10 steps draws one heat map per head
+      expect(await page.textContent('#lm-attn-btn')).toMatch(/no attention maps for mamba/);
+      await page.click('#lm-attn-btn');
+      await page.waitForFunction(() => /no attention weights/.test(document.getElementById('lm-attn-note')!.textContent!), undefined, { timeout: 60_000 });
+      await page.selectOption('#lm-mixer', 'softmax');
+      await page.fill('#lm-steps', '10');
+      await page.click('#lm-start');
+      await page.waitForFunction(() => document.getElementById('lm-status')!.dataset.done === 'true', undefined, { timeout: 240_000 });
+      await page.click('#lm-attn-btn');
+      await page.waitForFunction(() => Number(document.getElementById('lm-attn')!.dataset.maps) > 0, undefined, { timeout: 60_000 });
+      const heat = await page.evaluate(() =>
+        [...document.querySelectorAll<HTMLCanvasElement>('#lm-attn canvas')].map((c) => {
+          const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+          let blue = 0; // heat cells are bluish; the axis labels are grey
+          for (let i = 0; i < d.length; i += 4) if (d[i + 2]! - d[i]! > 40) blue++;
+          return blue;
+        }),
+      );
+      expect(heat.length).toBe(Number(await page.getAttribute('#lm-attn', 'data-maps')));
+      for (const blue of heat) expect(blue).toBeGreaterThan(0);
       await page.screenshot({ path: `runs/playground/lm-${gpu ? 'webgpu' : 'cpu'}.png`, fullPage: true });
       if (errors.length) console.log(errors.join("\n"));
       expect(errors).toEqual([]);

@@ -128,11 +128,10 @@ function plainInfo(info: object | undefined): Record<string, unknown> {
     if (k === 'constructor') continue;
     const v = (info as Record<string, unknown>)[k];
     if (typeof v === 'function') continue;
-    try {
-      out[k] = JSON.parse(JSON.stringify(v ?? null)) as unknown;
-    } catch {
-      out[k] = String(v);
-    }
+    // native objects (e.g. subgroup-matrix configurations) keep their fields as prototype getters
+    if (Array.isArray(v)) out[k] = v.map((e: unknown) => (e && typeof e === 'object' ? plainInfo(e) : e));
+    else if (v && typeof v === 'object') out[k] = plainInfo(v);
+    else out[k] = v ?? null;
   }
   return out;
 }

@@ -17,7 +17,7 @@ import { gpuForTests } from './device.js';
 import { webgpuKernels } from '../../scripts/op-coverage.js';
 
 const { gpu, reason } = await gpuForTests();
-const OPS = ['scatter', 'scatterAdd', 'indexAdd', 'cummax', 'cummin', 'maxPool1d', 'fft', 'rfft', 'irfft'];
+const OPS = ['scatter', 'scatterAdd', 'indexAdd', 'cummax', 'cummin', 'maxPool1d', 'fft', 'rfft', 'irfft', 'triangularSolve', 'cholesky'];
 const cases = allCases.filter((c) => OPS.includes(c.op));
 const title = (c: (typeof cases)[number]): string => `${c.op}${c.label ? ` (${c.label})` : ''}`;
 
@@ -116,6 +116,28 @@ describe.skipIf(!gpu)(gpu ? 'WGSL kernels for scatter, running extrema, pooling 
     expectClose(await g.readF64(sr), tr.toF64(), 2e-6, 'rfft 512 re');
     expectClose(await g.readF64(si), ti.toF64(), 2e-6, 'rfft 512 im');
     expectClose(await g.readF64(nb.irfft(sr, si, { n: 512 })), nb.irfft(tr, ti, { n: 512 }).toF64(), 2e-6, 'irfft 512');
+  });
+
+  it('cholesky of a batch of 70×70 SPD matrices and triangular solves with broadcast batches, against float64; NaN where not positive definite', async () => {
+    const n = 70;
+    const m = nb.tensor(rand(2 * n * n, 21, -1, 1), [2, n, n], { backend: cpu, dtype: 'f64' });
+    const spd = nb.add(nb.matmul(m, nb.transpose(m)), nb.mul(nb.eye(n, n, { backend: cpu, dtype: 'f64' }), n)); // well conditioned
+    const vals = Array.from(spd.toF64()).map(Math.fround);
+    const Lg = nb.cholesky(nb.tensor(vals, [2, n, n], { backend: g }));
+    const Lc = nb.cholesky(nb.tensor(vals, [2, n, n], { backend: cpu, dtype: 'f64' }));
+    expectClose(await g.readF64(Lg), Lc.toF64(), 1e-5, 'cholesky 70×70');
+    const rhs = rand(3 * n * 4, 22);
+    for (const opts of [{ lower: true }, { lower: true, transpose: true }, { lower: false, unit: true }]) {
+      const A = nb.tensor(vals, [2, 1, n, n], { backend: g });
+      const Ac = nb.tensor(vals, [2, 1, n, n], { backend: cpu, dtype: 'f64' });
+      const xg = nb.triangularSolve(A, nb.tensor(rhs, [3, n, 4], { backend: g }), opts);
+      const xc = nb.triangularSolve(Ac, nb.tensor(rhs.map(Math.fround), [3, n, 4], { backend: cpu, dtype: 'f64' }), opts);
+      expect(xg.shape).toEqual([2, 3, n, 4]);
+      expectClose(await g.readF64(xg), xc.toF64(), opts.unit ? 1e-3 : 1e-5, `triangularSolve ${JSON.stringify(opts)}`);
+    }
+    const bad = await g.readF64(nb.cholesky(nb.tensor([1, 2, 2, 1], [2, 2], { backend: g })));
+    expect(bad[0]).toBe(1);
+    expect(Number.isNaN(bad[3]!)).toBe(true);
   });
 
   it('none of these ops fell back to the CPU', () => {

@@ -254,8 +254,10 @@ async function main(): Promise<void> {
     record({ name: 'adapter', shape: '', dtype: '', error: undefined, unit: ctx?.adapterName });
     const sizes = arg('sizes', '1024,2048,4096,8192').split(',').filter(Boolean).map(Number);
     await gemm('f32', sizes);
-    if (ctx?.f16) await gemm('f16', sizes);
-    else record({ name: 'hgemm', shape: '', dtype: 'f16', error: 'the adapter has no shader-f16' });
+    // hgemm on every adapter: native f16 kernels under shader-f16, else packed halves (two per u32 word, f32
+    // accumulation); which one ran is its own row ('native' | 'packed')
+    record({ name: 'hgemm-path', shape: '', dtype: 'f16', unit: gpu.half });
+    await gemm('f16', sizes);
     const only = arg('only', 'attention,flash,gpt,scan,lstm').split(',');
     if (only.includes('attention')) await attention(arg('attn-n', '1024,2048,4096').split(',').map(Number));
     if (only.includes('flash')) await flash(arg('flash-n', '1024,2048,4096,8192,16384').split(',').map(Number));

@@ -12,7 +12,7 @@
  */
 import type { Backend, Kernel, OutMeta, Storage, TypedArray, View } from '../backend.js';
 import type { DType } from '../../core/dtype.js';
-import { sizeOf } from '../../core/shape.js';
+import { contiguousStrides, sizeOf } from '../../core/shape.js';
 import { registry } from '../../core/memory.js';
 import { gatherF64, storeF64 } from '../cpu/strided.js';
 import type { OpDef } from '../../ops/registry.js';
@@ -24,6 +24,8 @@ import { assignF32, fusedAdam, type FusedUpdateArgs } from './kernels/optim.js';
 import { flashAttentionGpu, type FlashGpuOptions } from './kernels/flash.js';
 import { fillKernel } from './kernels/movement.js';
 import type { Tensor } from '../../core/tensor.js';
+import { launchElementwise } from './kernels/elementwise.js';
+import { is16, layoutKey, type HalfMode } from './wgsl.js';
 
 export interface GpuStorage extends Storage {
   readonly pb: PooledBuffer;
@@ -31,11 +33,18 @@ export interface GpuStorage extends Storage {
   readonly byteOffset?: number;
 }
 
-/** Bytes per element on the GPU (see wgsl.ts for the layout). */
-export const GPU_BYTES: Record<DType, number> = { f64: 8, f32: 4, f16: 4, bf16: 4, i32: 4, bool: 4 };
+/** Bytes per element on the GPU (see wgsl.ts for the layout: f16 and bf16 two to a word). */
+export const GPU_BYTES: Record<DType, number> = { f64: 8, f32: 4, f16: 2, bf16: 2, i32: 4, bool: 4 };
+
+/** A storage's byte size: whole 32-bit words (WGSL arrays and copies are word-granular), at least one. */
+export const gpuByteLength = (dtype: DType, size: number): number => Math.max(4, Math.ceil((size * GPU_BYTES[dtype]) / 4) * 4);
+
+/** A kernel that reads and writes packed f16/bf16 itself (others get f32 copies: see `WebGpuBackend.widened`). */
+export type HalfAwareKernel = Kernel & { packedHalves?: boolean };
+
 
 /** Host values (float64 semantics) → the GPU layout of a dtype. */
-export function encodeHost(dtype: DType, values: ArrayLike<number>): Float64Array | Float32Array | Int32Array | Uint32Array {
+export function encodeHost(dtype: DType, values: ArrayLike<number>): Float64Array | Float32Array | Int32Array | Uint32Array | Uint16Array {
   const n = values.length;
   switch (dtype) {
     case 'f64':
@@ -54,9 +63,10 @@ export function encodeHost(dtype: DType, values: ArrayLike<number>): Float64Arra
     }
     case 'f16':
     case 'bf16': {
-      const bits = new Uint16Array(n);
-      storeF64(bits, dtype, values);
-      return Uint32Array.from(bits);
+      // the CPU's half bits (core/float16.ts rounding), padded to whole 32-bit words
+      const bits = new Uint16Array(n + (n & 1));
+      storeF64(bits.subarray(0, n), dtype, values);
+      return bits;
     }
   }
 }
@@ -74,7 +84,7 @@ export function decodeRaw(dtype: DType, buf: ArrayBuffer, size: number): TypedAr
       return Uint8Array.from(new Uint32Array(buf, 0, size));
     case 'f16':
     case 'bf16':
-      return Uint16Array.from(new Uint32Array(buf, 0, size));
+      return new Uint16Array(buf, 0, size);
   }
 }
 
@@ -91,7 +101,16 @@ export class WebGpuBackend implements Backend {
   private readonly pipelines = new Map<string, GPUComputePipeline>();
 
   constructor(readonly ctx: GpuContext) {
+  /**
+   * How kernels reach f16: 'native' (array<f16>, `shader-f16`) when the
+   * device has the feature, else 'packed' (u32 words, shifts). The bytes are
+   * the same either way. NABLA_WEBGPU_F16=packed forces the packed path.
+   */
+  readonly half: HalfMode;
+
     this.pool = new BufferPool(ctx.device, ctx.limits.maxBufferSize);
+    const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.NABLA_WEBGPU_F16;
+    this.half = ctx.f16 && env !== 'packed' ? 'native' : 'packed';
     this.stream = new Stream(ctx);
     registry.backends.add(this);
   }
@@ -101,7 +120,7 @@ export class WebGpuBackend implements Backend {
   }
 
   alloc(dtype: DType, size: number): GpuStorage {
-    const byteLength = Math.max(4, size * GPU_BYTES[dtype]);
+    const byteLength = gpuByteLength(dtype, size);
     // larger than one binding is fine (ops on it run in pieces: split.ts); larger than one buffer is not
     if (byteLength > this.ctx.limits.maxBufferSize) {
       throw new Error(`webgpu: a ${dtype} tensor of ${size} elements (${byteLength} bytes) exceeds the device's maxBufferSize ${this.ctx.limits.maxBufferSize} (a tensor is one GPUBuffer)`);
@@ -120,6 +139,17 @@ export class WebGpuBackend implements Backend {
     const data = encodeHost(s.dtype, values);
     const pb = (s as GpuStorage).pb;
     this.stream.enqueue(() => this.stream.write(pb, data, at * GPU_BYTES[s.dtype]));
+    const n = values.length;
+    if (is16(s.dtype) && (at % 2 === 1 || (n % 2 === 1 && at + n < s.size))) {
+      // a half at either end shares its word with an element not written here: upload to a
+      // scratch storage and place the halves by the kernel that writes single halves
+      const tmp = this.alloc(s.dtype, n);
+      this.stream.enqueue(() => this.stream.write(tmp.pb, data, 0));
+      const v: View = { storage: tmp, dtype: s.dtype, shape: [n], strides: [1], offset: 0 };
+      launchElementwise(this, `place:${layoutKey(s.dtype, this.half)}`, [v], { shape: [n], dtype: s.dtype }, (ld) => [ld[0]!, 'raw'], [], { storage: s, offset: at, strides: [1] });
+      this.free(tmp);
+      return;
+    }
   }
 
   fill(s: Storage, value: number): void {
@@ -203,15 +233,51 @@ export class WebGpuBackend implements Backend {
 
   run(op: OpDef, inputs: readonly View[], attrs: unknown, outs: readonly OutMeta[]): Storage[] {
     if (needsSplit(this, inputs, outs)) return runSplit(this, op, inputs, attrs, outs);
-    const native = this.kernels.get(op.name);
+    const native = this.kernels.get(op.name) as HalfAwareKernel | undefined;
     if (native) {
-      const r = native(inputs, attrs, outs);
+      const halves = inputs.some((v) => is16(v.dtype)) || outs.some((m) => is16(m.dtype));
+      const r = halves && !native.packedHalves ? this.widened(native, inputs, attrs, outs) : native(inputs, attrs, outs);
       if (r) return r;
     }
     return this.fallback(op, inputs, attrs, outs);
   }
 
   private fallback(op: OpDef, inputs: readonly View[], attrs: unknown, outs: readonly OutMeta[]): Storage[] {
+  /**
+   * Run an f32 kernel on f16/bf16 operands: each 16-bit input is cast up to
+   * a contiguous f32 copy on the device (exact), the kernel runs in f32 with
+   * f32 accumulation, and each 16-bit output is cast back down (round to
+   * nearest even). Serves every kernel not written for packed halves (fused
+   * rows, conv, gather, scans, …) at the price of the casts.
+   */
+  private widened(k: Kernel, inputs: readonly View[], attrs: unknown, outs: readonly OutMeta[]): Storage[] | undefined {
+    const cast = this.kernels.get('astype')!;
+    const temps: Storage[] = [];
+    const wide = inputs.map((v): View => {
+      if (!is16(v.dtype)) return v;
+      const s = cast([v], { dtype: 'f32' }, [{ shape: v.shape, dtype: 'f32' }])![0]!;
+      temps.push(s);
+      return { storage: s, dtype: 'f32', shape: v.shape, strides: contiguousStrides(v.shape), offset: 0 };
+    });
+    const r = k(wide, attrs, outs.map((m) => (is16(m.dtype) ? { shape: m.shape, dtype: 'f32' } : m)));
+    const res = r?.map((s, i) => {
+      const m = outs[i]!;
+      if (!is16(m.dtype)) return s;
+      temps.push(s);
+      return cast([{ storage: s, dtype: 'f32', shape: m.shape, strides: contiguousStrides(m.shape), offset: 0 }], { dtype: m.dtype }, [m])![0]!;
+    });
+    for (const t of new Set(temps)) if (!res?.includes(t)) this.free(t);
+    return res;
+  }
+
+  /** Let every f32 kernel also declare f16 and bf16 (they run through `widened`), for the op table. */
+  declareWidened(): void {
+    for (const k of this.kernels.values()) {
+      const d = (k as { dtypes?: readonly DType[] }).dtypes;
+      if (d?.includes('f32') && !d.includes('f16')) Object.assign(k, { dtypes: [...d, 'f16', 'bf16'] });
+    }
+  }
+
     if (!op.ref) throw new Error(`${op.name}: no reference kernel`);
     const dtypes = `${inputs.map((v) => v.dtype).join(',')}->${outs.map((m) => m.dtype).join(',')}`;
     const seen = this.fallbacks.get(op.name);
@@ -246,6 +312,7 @@ export class WebGpuBackend implements Backend {
     return [
       `adapter: ${this.ctx.adapterName}${this.ctx.f16 ? ', shader-f16' : ', no shader-f16'}`,
       `limits: ${l.maxWorkgroupSize} invocations per workgroup, ${l.workgroupStorageSize / 1024} KiB workgroup memory, ${mib(l.maxStorageBindingSize)} per storage binding, ${mib(l.maxBufferSize)} per buffer`,
+      `f16/bf16: 2 bytes per element; f16 kernels ${this.half === 'native' ? 'native (array<f16>, shader-f16)' : 'packed (two halves per u32 word, no shader-f16)'}, f32 accumulation`,
       'ops marked reference run on the CPU (inputs read back, float64 reference kernel, outputs uploaded), named once on stderr',
     ];
   }

@@ -54,6 +54,7 @@ async function create(): Promise<WebGpuBackend | null> {
   if (!ctx) return null;
   const b = new WebGpuBackend(ctx);
   registerKernels(b);
+  b.declareWidened();
   return b;
 }
 

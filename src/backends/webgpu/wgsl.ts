@@ -3,8 +3,16 @@
  * the strided-index prologue and a small library of accurate f32 functions.
  *
  * Storage layout on the GPU: f32 as f32, i32 as i32, bool as u32 (0/1),
- * f16 and bf16 as their 16 bits in the low half of a u32, f64 as 8 raw bytes
- * (no WGSL kernel reads f64: those ops take the CPU fallback).
+ * f16 and bf16 packed two to a 32-bit word (2 bytes per element, element 2w
+ * in the low half of word w, as a little-endian Uint16Array), f64 as 8 raw
+ * bytes (no WGSL kernel reads f64: those ops take the CPU fallback).
+ *
+ * 16-bit floats are reached in one of two ways ("half modes"), over the same
+ * bytes: 'packed' declares the buffer as array<u32> and extracts or inserts
+ * a half by shifts (core WGSL, every adapter), 'native' declares f16 buffers
+ * as array<f16> (`enable f16;`, adapters with `shader-f16`; bf16 has no WGSL
+ * type and stays packed). In both, the value expressions below work on the
+ * element's "stored form": for packed halves its 16 bits in a u32.
  */
 import type { DType } from '../../core/dtype.js';
 
@@ -12,6 +20,53 @@ import type { DType } from '../../core/dtype.js';
 export function storeType(d: DType): 'f32' | 'i32' | 'u32' {
   return d === 'f32' ? 'f32' : d === 'i32' ? 'i32' : 'u32';
 }
+
+/** How kernels reach 16-bit floats (see the header). */
+export type HalfMode = 'packed' | 'native';
+
+/** Whether `d` is read as WGSL f16 under `mode` (native f16 only). */
+export const nativeHalf = (d: DType, mode: HalfMode): boolean => mode === 'native' && d === 'f16';
+
+/** The WGSL array element type of a binding of dtype `d`. */
+export function arrayType(d: DType, mode: HalfMode = 'packed'): 'f32' | 'i32' | 'u32' | 'f16' {
+  return nativeHalf(d, mode) ? 'f16' : storeType(d);
+}
+
+/** A pipeline-key fragment naming a dtype's layout (bool and the packed halves are all u32 arrays, but differ). */
+export function layoutKey(d: DType, mode: HalfMode = 'packed'): string {
+  return nativeHalf(d, mode) ? 'f16n' : is16(d) ? 'h16' : storeType(d);
+}
+
+/**
+ * The stored form of element `idx` of binding `buf`: for packed halves the
+ * 16 bits of half `idx & 1` of word `idx >> 1`, in a u32 (`idx` is evaluated
+ * twice, so it must be a side-effect-free expression).
+ */
+export function loadElem(buf: string, idx: string, d: DType, mode: HalfMode = 'packed'): string {
+  if (is16(d) && !nativeHalf(d, mode)) return `((${buf}[u32(${idx}) >> 1u] >> ((u32(${idx}) & 1u) << 4u)) & 0xffffu)`;
+  return `${buf}[${idx}]`;
+}
+
+/** WGSL that writes one packed half (`bits`, a u32 < 2^16) at element `idx` of an array<atomic<u32>>: clear then set only its own half, so the word's other half may be written concurrently. */
+export function storeHalfAtomic(buf: string, idx: string, bits: string): string {
+  return `{ let w_ = u32(${idx}) >> 1u; let sh_ = (u32(${idx}) & 1u) << 4u;
+    atomicAnd(&${buf}[w_], ~(0xffffu << sh_)); atomicOr(&${buf}[w_], (${bits} & 0xffffu) << sh_); }`;
+}
+
+/** The `enable f16;` directive a shader needs when any of its dtypes is native f16 (must open the module). */
+export const enableF16 = (mode: HalfMode, dtypes: readonly DType[]): string => (dtypes.some((d) => nativeHalf(d, mode)) ? 'enable f16;\n' : '');
+
+/**
+ * f32 → native f16 with the same overflow and NaN rule as `f16_` (WGSL leaves
+ * an out-of-range conversion undefined). Only for shaders that enable f16.
+ */
+export const MATH_F16 = `
+fn f16n_(x: f32) -> f16 {
+  if (isnan_(x)) { return bitcast<vec2<f16>>(0x7e00u).x; }
+  if (abs(x) >= 65520.0) { return bitcast<vec2<f16>>(select(0x7c00u, 0xfc00u, x < 0.0)).x; }
+  return f16(x);
+}
+`;
 
 /** Dtypes the arithmetic kernels read and write. */
 export const KERNEL_DTYPES: readonly DType[] = ['f32', 'i32', 'bool'];
@@ -28,7 +83,8 @@ export const isFloatish = (d: DType): boolean => d === 'f32' || d === 'f16' || d
  * f16 and bf16 are stored as their bits in a u32: f16 decodes with the core
  * builtin unpack2x16float (no shader-f16 needed), bf16 by a 16-bit shift.
  */
-export function conv(expr: string, from: DType, to: 'f32' | 'i32' | 'bool'): string {
+export function conv(expr: string, from: DType, to: 'f32' | 'i32' | 'bool', mode: HalfMode = 'packed'): string {
+  if (nativeHalf(from, mode)) return to === 'f32' ? `f32(${expr})` : to === 'i32' ? `i32(${expr})` : `(${expr} != 0.0h)`;
   if (from === 'f16' || from === 'bf16') {
     const f = from === 'f16' ? `unpack2x16float(${expr}).x` : `bitcast<f32>(${expr} << 16u)`;
     return to === 'f32' ? f : to === 'i32' ? `i32(${f})` : `(${f} != 0.0)`;
@@ -43,10 +99,10 @@ export function conv(expr: string, from: DType, to: 'f32' | 'i32' | 'bool'): str
  * (16-bit floats: `f16_` and `bf16_`, round to nearest even; shaders that
  * store them include MATH).
  */
-export function storeAs(expr: string, valueType: 'f32' | 'i32' | 'bool', to: DType): string {
+export function storeAs(expr: string, valueType: 'f32' | 'i32' | 'bool', to: DType, mode: HalfMode = 'packed'): string {
   if (to === 'f16' || to === 'bf16') {
     const f = valueType === 'f32' ? expr : valueType === 'i32' ? `f32(${expr})` : `select(0.0, 1.0, ${expr})`;
-    return to === 'f16' ? `f16_(${f})` : `bf16_(${f})`;
+    return to === 'f16' ? (mode === 'native' ? `f16n_(${f})` : `f16_(${f})`) : `bf16_(${f})`;
   }
   if (to === 'bool') return valueType === 'bool' ? `select(0u, 1u, ${expr})` : `select(0u, 1u, ${conv(expr, valueType === 'f32' ? 'f32' : 'i32', 'bool')})`;
   if (valueType === 'bool') return to === 'f32' ? `select(0.0, 1.0, ${expr})` : `select(0, 1, ${expr})`;

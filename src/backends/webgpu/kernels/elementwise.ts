@@ -16,7 +16,7 @@ import type { Kernel, OutMeta, Storage, View } from '../../backend.js';
 import type { DType } from '../../../core/dtype.js';
 import { sizeOf } from '../../../core/shape.js';
 import type { WebGpuBackend } from '../backend.js';
-import { KERNEL_DTYPES_16, MATH, META, broadcastStrides, collapse, conv, isFloatish, kernelDtype16 as kernelDtype, mainHeader, metaF, storeAs, storeType } from '../wgsl.js';
+import { KERNEL_DTYPES_16, MATH, MATH_F16, META, arrayType, broadcastStrides, collapse, conv, enableF16, is16, isFloatish, kernelDtype16 as kernelDtype, layoutKey, loadElem, mainHeader, metaF, nativeHalf, storeAs, storeHalfAtomic, type HalfMode } from '../wgsl.js';
 
 const WG = 64;
 
@@ -102,6 +102,78 @@ export interface Window {
   strides: readonly number[];
 }
 
+/** What an elementwise shader is generated from (see `elementwiseShader`). */
+export interface ElementwiseSpec {
+  key: string;
+  inputs: readonly DType[];
+  out: DType;
+  /** axes after collapsing */
+  nd: number;
+  /** writing a strided window of an existing storage */
+  into: boolean;
+  /** how 16-bit floats are reached */
+  mode: HalfMode;
+  body: (loaded: string[], mode: HalfMode) => [string, 'f32' | 'i32' | 'bool' | 'raw'];
+}
+
+/** Whether a shader writes its output two halves per invocation (a fresh packed f16/bf16 output). */
+const pairs = (s: ElementwiseSpec): boolean => is16(s.out) && !nativeHalf(s.out, s.mode) && !s.into;
+
+/**
+ * The WGSL of one elementwise shader. `value(e)` computes element e in the
+ * output's stored form. Packed 16-bit outputs are written a 32-bit word per
+ * invocation (elements 2w and 2w+1, the upper half left 0 past an odd end),
+ * so no two invocations share a word; a packed 16-bit *window* of another
+ * storage (concat, pad, …) may share words with its neighbours and is
+ * written with two atomics per element (`storeHalfAtomic`).
+ */
+export function elementwiseShader(s: ElementwiseSpec): string {
+  const { nd, mode } = s;
+  const k = s.inputs.length;
+  const decl = s.inputs.map((d, i) => `@group(0) @binding(${i + 1}) var<storage, read> in${i}: array<${arrayType(d, mode)}>;`);
+  const ptr = s.inputs.map((_, i) => `  var p${i} = prm[${1 + nd + i * (nd + 1)}];`);
+  const ops = s.into ? k + 1 : k; // the output window walks like one more operand
+  const steps = Array.from({ length: ops }, (_, i) => `p${i} += c * prm[${1 + nd + i * (nd + 1) + 1} + d];`).join(' ');
+  const outPtr = s.into ? `  var p${k} = prm[${1 + nd + k * (nd + 1)}];` : '';
+  const loaded = s.inputs.map((d, i) => loadElem(`in${i}`, `p${i}`, d, mode));
+  const [expr, type] = s.body(loaded, mode);
+  const store = type === 'raw' ? expr : storeAs(expr, type, s.out, mode);
+  const atomic = is16(s.out) && !nativeHalf(s.out, mode) && s.into;
+  const outType = atomic ? 'atomic<u32>' : arrayType(s.out, mode);
+  const main = pairs(s)
+    ? `  let e = gi * 2;
+  if (e >= prm[0]) { return; }
+  var w = value(e) & 0xffffu;
+  if (e + 1 < prm[0]) { w = w | (value(e + 1) << 16u); }
+  out[gi] = w;`
+    : `  if (gi >= prm[0]) { return; }
+  let v = value(gi);
+  ${atomic ? storeHalfAtomic('out', 'op_', 'v') : `out[${s.into ? 'op_' : 'gi'}] = v;`}`;
+  return `${enableF16(mode, [...s.inputs, s.out])}// ${s.key}
+${META}
+${decl.join('\n')}
+@group(0) @binding(${k + 1}) var<storage, read_write> out: array<${outType}>;
+${s.into ? 'var<private> op_: i32;' : ''}
+const PB: i32 = ${k * (nd + 1) + 1 + nd + (s.into ? nd + 1 : 0)};
+${MATH}${enableF16(mode, [...s.inputs, s.out]) ? MATH_F16 : ''}
+fn value(e: i32) -> ${arrayType(s.out, mode)} {
+${ptr.join('\n')}
+${outPtr}
+  var r = e;
+  for (var d = ${nd - 1}; d >= 0; d--) {
+    let s = prm[1 + d];
+    let c = r % s;
+    r = r / s;
+    ${steps}
+  }
+  ${s.into ? `op_ = p${k};` : ''}
+  return ${store};
+}
+${mainHeader(WG)}
+${main}
+}`;
+}
+
 /**
  * Generate and launch one elementwise shader. `body` maps the loaded input
  * names (each of its stored type) to [expression, its WGSL type], 'raw' storing it as is.
@@ -111,7 +183,7 @@ export function launchElementwise(
   key: string,
   inputs: readonly View[],
   out: OutMeta,
-  body: (loaded: string[]) => [string, 'f32' | 'i32' | 'bool' | 'raw'],
+  body: (loaded: string[], mode: HalfMode) => [string, 'f32' | 'i32' | 'bool' | 'raw'],
   floats: readonly number[] = [],
   into?: Window,
 ): Storage {
@@ -121,41 +193,12 @@ export function launchElementwise(
   const bs = inputs.map((v) => broadcastStrides(v.shape, v.strides, out.shape));
   const c = collapse(out.shape, into ? [...bs, into.strides] : bs);
   const nd = c.shape.length;
-  const k = inputs.length;
   const ints = [n, ...c.shape];
   inputs.forEach((v, i) => ints.push(v.offset, ...c.strides[i]!));
-  if (into) ints.push(into.offset, ...c.strides[k]!);
-  const pb = ints.length; // where the float params start
-  const decl = inputs.map((v, i) => `@group(0) @binding(${i + 1}) var<storage, read> in${i}: array<${storeType(v.dtype)}>;`);
-  const ptr = inputs.map((_, i) => `  var p${i} = prm[${1 + nd + i * (nd + 1)}];`);
-  const ops = into ? k + 1 : k; // the output window walks like one more operand
-  const steps = Array.from({ length: ops }, (_, i) => `p${i} += c * prm[${1 + nd + i * (nd + 1) + 1} + d];`).join(' ');
-  const outPtr = into ? `  var p${k} = prm[${1 + nd + k * (nd + 1)}];` : '';
-  const loaded = inputs.map((_, i) => `in${i}[p${i}]`);
-  const code = (): string => {
-    const [expr, type] = body(loaded);
-    const store = type === 'raw' ? expr : storeAs(expr, type, out.dtype);
-    return `// ${key}
-${META}
-${decl.join('\n')}
-@group(0) @binding(${k + 1}) var<storage, read_write> out: array<${storeType(out.dtype)}>;
-const PB: i32 = ${pb};
-${MATH}
-${mainHeader(WG)}
-  if (gi >= prm[0]) { return; }
-${ptr.join('\n')}
-${outPtr}
-  var r = gi;
-  for (var d = ${nd - 1}; d >= 0; d--) {
-    let s = prm[1 + d];
-    let c = r % s;
-    r = r / s;
-    ${steps}
-  }
-  out[${into ? `p${k}` : 'gi'}] = ${store};
-}`;
-  };
-  b.launch(`ew:${key}:${nd}${into ? ':into' : ''}`, code, [...inputs.map((v) => v.storage), res], Math.ceil(n / WG), ints, floats);
+  if (into) ints.push(into.offset, ...c.strides[inputs.length]!);
+  const spec: ElementwiseSpec = { key, inputs: inputs.map((v) => v.dtype), out: out.dtype, nd, into: !!into, mode: b.half, body };
+  const threads = pairs(spec) ? Math.ceil(n / 2) : n;
+  b.launch(`ew:${key}:${nd}${into ? ':into' : ''}:${b.half}`, () => elementwiseShader(spec), [...inputs.map((v) => v.storage), res], Math.ceil(threads / WG), ints, floats);
   return res;
 }
 
@@ -170,8 +213,8 @@ function templateKernel(b: WebGpuBackend, name: string, t: Template, arity: 1 | 
     const params = t.params ? t.params((attrs ?? {}) as Record<string, number | undefined>) : [];
     const key = `${name}:${dts.join(',')}->${out.dtype}`;
     return [
-      launchElementwise(b, key, inputs, out, (ld) => {
-        const vars: Record<string, string> = arity === 1 ? { x: conv(ld[0]!, dts[0]!, ct) } : { a: conv(ld[0]!, dts[0]!, ct), b: conv(ld[1]!, dts[1]!, ct) };
+      launchElementwise(b, key, inputs, out, (ld, h) => {
+        const vars: Record<string, string> = arity === 1 ? { x: conv(ld[0]!, dts[0]!, ct, h) } : { a: conv(ld[0]!, dts[0]!, ct, h), b: conv(ld[1]!, dts[1]!, ct, h) };
         // substitute whole identifiers only (x, a, b), wrapping each in parentheses
         const e = tpl.replace(/\b([xab])\b/g, (m) => `(${vars[m] ?? m})`);
         return [e, t.result === 'bool' ? 'bool' : ct];
@@ -181,7 +224,7 @@ function templateKernel(b: WebGpuBackend, name: string, t: Template, arity: 1 | 
 }
 
 export function registerElementwise(b: WebGpuBackend): void {
-  const declare = (k: Kernel): Kernel => Object.assign(k, { dtypes: KERNEL_DTYPES_16 });
+  const declare = (k: Kernel): Kernel => Object.assign(k, { dtypes: KERNEL_DTYPES_16, packedHalves: true });
   for (const [name, t] of Object.entries(UNARY)) b.kernels.set(name, declare(templateKernel(b, name, t, 1)));
   for (const [name, t] of Object.entries(BINARY)) b.kernels.set(name, declare(templateKernel(b, name, t, 2)));
 
@@ -192,7 +235,7 @@ export function registerElementwise(b: WebGpuBackend): void {
       const dts = inputs.map((v) => v.dtype);
       if (!kernelDtype(out.dtype) || !dts.every(kernelDtype)) return undefined;
       const ct: CT = isFloatish(out.dtype) ? 'f32' : 'i32';
-      return [launchElementwise(b, `where:${dts.join(',')}`, inputs, out, (ld) => [`select(${conv(ld[2]!, dts[2]!, ct)}, ${conv(ld[1]!, dts[1]!, ct)}, ${conv(ld[0]!, dts[0]!, 'bool')})`, ct])];
+      return [launchElementwise(b, `where:${dts.join(',')}`, inputs, out, (ld, h) => [`select(${conv(ld[2]!, dts[2]!, ct, h)}, ${conv(ld[1]!, dts[1]!, ct, h)}, ${conv(ld[0]!, dts[0]!, 'bool', h)})`, ct])];
     }),
   );
 
@@ -204,20 +247,21 @@ export function registerElementwise(b: WebGpuBackend): void {
       if (from === out.dtype && from !== 'f64') return [copyKernel(b, inputs[0]!, out)];
       if (!kernelDtype(out.dtype) || !kernelDtype(from)) return undefined;
       const to = out.dtype === 'bool' ? 'bool' : isFloatish(out.dtype) ? 'f32' : 'i32';
-      return [launchElementwise(b, `astype:${from}->${out.dtype}`, inputs, out, (ld) => [conv(ld[0]!, from, to), to])];
+      return [launchElementwise(b, `astype:${from}->${out.dtype}`, inputs, out, (ld, h) => [conv(ld[0]!, from, to, h), to])];
     }),
   );
 
-  // copy moves the stored 32-bit words as they are, so it serves every dtype but f64
+  // copy moves the stored elements as they are, so it serves every dtype but f64
   b.kernels.set(
     'copy',
     Object.assign(((inputs, _attrs, outs) => (inputs[0]!.dtype === 'f64' ? undefined : [copyKernel(b, inputs[0]!, outs[0]!)])) as Kernel, {
       dtypes: ['f32', 'f16', 'bf16', 'i32', 'bool'] as const,
+      packedHalves: true,
     }),
   );
 }
 
-/** A contiguous copy of a view, word for word. */
+/** A contiguous copy of a view, element for element in the stored form. */
 export function copyKernel(b: WebGpuBackend, v: View, out: OutMeta): Storage {
-  return launchElementwise(b, `copy:${storeType(v.dtype)}`, [v], out, (ld) => [ld[0]!, 'raw']);
+  return launchElementwise(b, `copy:${layoutKey(v.dtype, b.half)}`, [v], out, (ld) => [ld[0]!, 'raw']);
 }

@@ -12,7 +12,7 @@
 import type { Kernel, OutMeta, Storage, View } from '../../backend.js';
 import { contiguousStrides, sizeOf } from '../../../core/shape.js';
 import type { WebGpuBackend } from '../backend.js';
-import { META, collapse, conv, mainHeader, storeAs, storeType } from '../wgsl.js';
+import { META, collapse, conv, layoutKey, mainHeader, storeAs, storeType } from '../wgsl.js';
 import { fillKernel } from './movement.js';
 import { launchElementwise } from './elementwise.js';
 
@@ -110,7 +110,7 @@ export function registerLines(b: WebGpuBackend): void {
 
   const words = { dtypes: ['f32', 'f16', 'bf16', 'i32', 'bool'] as const };
   const place = (v: View, dst: Storage, shape: readonly number[], offset: number, strides: readonly number[]): void => {
-    if (sizeOf(shape) > 0) launchElementwise(b, `place:${storeType(v.dtype)}`, [v], { shape: shape.slice(), dtype: dst.dtype }, (ld) => [ld[0]!, 'raw'], [], { storage: dst, offset, strides });
+    if (sizeOf(shape) > 0) launchElementwise(b, `place:${layoutKey(v.dtype, b.half)}`, [v], { shape: shape.slice(), dtype: dst.dtype }, (ld) => [ld[0]!, 'raw'], [], { storage: dst, offset, strides });
   };
 
   // shiftAxis: y[t] = x[t − by] inside the axis, `fill` elsewhere
@@ -130,7 +130,7 @@ export function registerLines(b: WebGpuBackend): void {
     }
     return [res];
   };
-  b.kernels.set('shiftAxis', Object.assign(shift, words));
+  b.kernels.set('shiftAxis', Object.assign(shift, words, { packedHalves: true }));
 
   // diagonalGrad: zeros, then g on the diagonal window of the full shape
   const diagGrad: Kernel = ([g], attrs, [o]) => {
@@ -144,7 +144,7 @@ export function registerLines(b: WebGpuBackend): void {
     place(g!, res, g!.shape, start, [...rest, cs[a.axis1]! + cs[a.axis2]!]);
     return [res];
   };
-  b.kernels.set('diagonalGrad', Object.assign(diagGrad, words));
+  b.kernels.set('diagonalGrad', Object.assign(diagGrad, words, { packedHalves: true }));
 
   for (const lower of [true, false]) {
     const tri: Kernel = ([x], attrs, [o]) => {

@@ -13,11 +13,21 @@
  * views are multiplied in place. Batch axes broadcast by stride 0.
  *
  * Meta: [M, N, K, batchCount, aOff, aRow, aCol, bOff, bRow, bCol, nb, batchShape(nb), aBatchStrides(nb), bBatchStrides(nb)].
+ *
+ * Half precision (hgemm): A and B may each be f32, f16 or bf16; the shader
+ * is the same one, generated with the operands' element access (`loadElem`:
+ * packed halves extracted from u32 words, or native array<f16> under
+ * `shader-f16`) and staged in workgroup memory as f32, so products
+ * accumulate in f32. A native f16 C is stored directly (each element its own
+ * memory location); a packed C would have neighbouring halves written by
+ * different invocations, so the tile is written as f32 and one cast kernel
+ * rounds it to whole words.
  */
 import type { Kernel, OutMeta, Storage, View } from '../../backend.js';
-import { sizeOf } from '../../../core/shape.js';
+import type { DType } from '../../../core/dtype.js';
+import { contiguousStrides, sizeOf } from '../../../core/shape.js';
 import type { WebGpuBackend } from '../backend.js';
-import { META, broadcastStrides } from '../wgsl.js';
+import { MATH, MATH_F16, META, arrayType, broadcastStrides, conv, enableF16, is16, loadElem, nativeHalf, type HalfMode } from '../wgsl.js';
 
 const TK = 16; // K slab
 
@@ -29,7 +39,18 @@ const TK = 16; // K slab
  * form reached 22 TFLOP/s on an H100 at 8192³, bound by workgroup-memory
  * loads); 32/4 on SwiftShader, whose compile time grows with the workgroup.
  */
-const shader = (T: number, R: number): string => {
+/** Element types of one matmul shader: A's and B's dtypes, C's, and how halves are reached. */
+export interface MatmulTypes {
+  a: DType;
+  b: DType;
+  c: DType;
+  mode: HalfMode;
+}
+
+const F32: MatmulTypes = { a: 'f32', b: 'f32', c: 'f32', mode: 'packed' };
+
+/** The shader for a C tile of T×T (see above); `types` picks the element access. */
+export const matmulShader = (T: number, R: number, types: MatmulTypes = F32): string => {
   const S = T / R;
   const per = (T * TK) / (S * S);
   const V = R / 4; // vec4 columns of a block row
@@ -45,16 +66,21 @@ const shader = (T: number, R: number): string => {
   const stores = rows
     .flatMap((i) => cols.map((j) => `store(cBase, m0 + ty + ${S * i}, gn + ${4 * S * j}, M, N, acc${i}_${j});`))
     .join('\n  ');
-  return `// matmul ${T}/${R}
+  const { mode } = types;
+  const nativeC = nativeHalf(types.c, mode);
+  const ld = (buf: string, d: DType): string => conv(loadElem(buf, 'i', d, mode), d, 'f32', mode);
+  return `${enableF16(mode, [types.a, types.b, types.c])}// matmul ${T}/${R} ${types.a},${types.b}->${types.c} ${mode}
 ${META}
-@group(0) @binding(1) var<storage, read> A: array<f32>;
-@group(0) @binding(2) var<storage, read> B: array<f32>;
-@group(0) @binding(3) var<storage, read_write> C: array<f32>;
+@group(0) @binding(1) var<storage, read> A: array<${arrayType(types.a, mode)}>;
+@group(0) @binding(2) var<storage, read> B: array<${arrayType(types.b, mode)}>;
+@group(0) @binding(3) var<storage, read_write> C: array<${nativeC ? 'f16' : 'f32'}>;
 var<workgroup> As: array<f32, ${T * TK}>;
-var<workgroup> Bs: array<f32, ${TK * T}>;
+var<workgroup> Bs: array<f32, ${TK * T}>;${nativeC ? `\n${MATH}${MATH_F16}` : ''}
+fn ldA(i: i32) -> f32 { return ${ld('A', types.a)}; }
+fn ldB(i: i32) -> f32 { return ${ld('B', types.b)}; }
 fn store(cBase: i32, gm: i32, gn: i32, M: i32, N: i32, v: vec4f) {
   if (gm >= M) { return; }
-  for (var j = 0; j < 4; j++) { if (gn + ${S} * j < N) { C[cBase + gm * N + gn + ${S} * j] = v[j]; } }
+  for (var j = 0; j < 4; j++) { if (gn + ${S} * j < N) { C[cBase + gm * N + gn + ${S} * j] = ${nativeC ? 'f16n_(v[j])' : 'v[j]'}; } }
 }
 @compute @workgroup_size(${S}, ${S})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid3: vec3u, @builtin(local_invocation_index) lid: u32) {
@@ -84,10 +110,10 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
       let e = i32(lid) + q * ${S * S};
       let am = e / ${TK}; let ak = e % ${TK};
       let gm = m0 + am; let gk = k0 + ak;
-      As[e] = select(0.0, A[aBase + gm * aRow + gk * aCol], gm < M && gk < K);
+      As[e] = select(0.0, ldA(aBase + gm * aRow + gk * aCol), gm < M && gk < K);
       let bk = e / ${T}; let bn = e % ${T};
       let hk = k0 + bk; let hn = n0 + bn;
-      Bs[e] = select(0.0, B[bBase + hk * bRow + hn * bCol], hk < K && hn < N);
+      Bs[e] = select(0.0, ldB(bBase + hk * bRow + hn * bCol), hk < K && hn < N);
     }
     workgroupBarrier();
     for (var k = 0; k < ${TK}; k++) {
@@ -119,7 +145,11 @@ function tiling(b: WebGpuBackend, M: number, N: number, batch: number): [number,
 }
 
 function matmulKernel(b: WebGpuBackend, a: View, bv: View, attrs: { transA: boolean; transB: boolean }, out: OutMeta): Storage | undefined {
-  if (a.dtype !== 'f32' || bv.dtype !== 'f32' || out.dtype !== 'f32') return undefined;
+  const floats = (d: DType): boolean => d === 'f32' || is16(d);
+  if (!floats(a.dtype) || !floats(bv.dtype) || !floats(out.dtype)) return undefined;
+  // C as stored by the shader: native f16 directly, otherwise f32 (cast to a packed half below)
+  const cType: DType = nativeHalf(out.dtype, b.half) ? 'f16' : 'f32';
+  const types: MatmulTypes = { a: a.dtype, b: bv.dtype, c: cType, mode: b.half };
   const ra = a.shape.length;
   const rb = bv.shape.length;
   const M = out.shape[out.shape.length - 2]!;
@@ -127,8 +157,8 @@ function matmulKernel(b: WebGpuBackend, a: View, bv: View, attrs: { transA: bool
   const K = attrs.transA ? a.shape[ra - 2]! : a.shape[ra - 1]!;
   const batch = out.shape.slice(0, -2);
   const nBatch = sizeOf(batch);
-  const res = b.alloc('f32', sizeOf(out.shape));
-  if (res.size === 0) return res;
+  if (sizeOf(out.shape) === 0) return b.alloc(out.dtype, 0);
+  const res = b.alloc(cType, sizeOf(out.shape));
   // op(A)[m,k] strides: (row, col) = A's last two strides, swapped for a transpose
   const [aR, aC] = attrs.transA ? [a.strides[ra - 1]!, a.strides[ra - 2]!] : [a.strides[ra - 2]!, a.strides[ra - 1]!];
   const [bR, bC] = attrs.transB ? [bv.strides[rb - 1]!, bv.strides[rb - 2]!] : [bv.strides[rb - 2]!, bv.strides[rb - 1]!];
@@ -138,8 +168,11 @@ function matmulKernel(b: WebGpuBackend, a: View, bv: View, attrs: { transA: bool
   const ints = [M, N, K, nBatch, a.offset, aR, aC, bv.offset, bR, bC, nb, ...batch, ...aB, ...bB];
   const [T, R] = tiling(b, M, N, nBatch);
   const groups = Math.ceil(M / T) * Math.ceil(N / T) * nBatch;
-  b.launch(`matmul:${T}:${R}`, () => shader(T, R), [a.storage, bv.storage, res], groups, ints);
-  return res;
+  b.launch(`matmul:${T}:${R}:${types.a},${types.b}->${cType}:${b.half}`, () => matmulShader(T, R, types), [a.storage, bv.storage, res], groups, ints);
+  if (cType === out.dtype) return res;
+  const h = b.kernels.get('astype')!([{ storage: res, dtype: 'f32', shape: out.shape, strides: contiguousStrides(out.shape), offset: 0 }], { dtype: out.dtype }, [out])![0]!;
+  b.free(res);
+  return h;
 }
 
 export function registerMatmul(b: WebGpuBackend): void {
@@ -147,5 +180,5 @@ export function registerMatmul(b: WebGpuBackend): void {
     const r = matmulKernel(b, inputs[0]!, inputs[1]!, attrs as { transA: boolean; transB: boolean }, outs[0]!);
     return r ? [r] : undefined;
   };
-  b.kernels.set('matmul', Object.assign(k, { dtypes: ['f32'] as const }));
+  b.kernels.set('matmul', Object.assign(k, { dtypes: ['f32', 'f16', 'bf16'] as const, packedHalves: true }));
 }

@@ -11,7 +11,7 @@ import type { Kernel, OutMeta, Storage, View } from '../../backend.js';
 import type { DType } from '../../../core/dtype.js';
 import { contiguousStrides, sizeOf } from '../../../core/shape.js';
 import { encodeHost, type WebGpuBackend } from '../backend.js';
-import { META, mainHeader, storeType } from '../wgsl.js';
+import { META, is16, layoutKey, mainHeader } from '../wgsl.js';
 import { launchElementwise } from './elementwise.js';
 
 const WG = 64;
@@ -25,12 +25,14 @@ ${mainHeader(WG)}
   out[gi] = bitcast<u32>(prm[1]);
 }`;
 
-/** Set every element of a word-sized storage to `value` (false for f64: the caller writes instead). */
+/** Set every element of a storage to `value` (false for f64: the caller writes instead). Packed halves fill whole words with the value twice. */
 export function fillKernel(b: WebGpuBackend, s: Storage, value: number): boolean {
   if (s.dtype === 'f64') return false;
   if (s.size === 0) return true;
-  const bits = new Int32Array(encodeHost(s.dtype, [value]).buffer)[0]!;
-  b.launch('fill', () => FILL, [s], Math.ceil(s.size / WG), [s.size, bits]);
+  let bits = new Int32Array(encodeHost(s.dtype, [value]).buffer)[0]!;
+  const words = is16(s.dtype) ? Math.ceil(s.size / 2) : s.size;
+  if (is16(s.dtype)) bits = (bits & 0xffff) | (bits << 16);
+  b.launch('fill', () => FILL, [s], Math.ceil(words / WG), [words, bits]);
   return true;
 }
 
@@ -38,7 +40,7 @@ export function fillKernel(b: WebGpuBackend, s: Storage, value: number): boolean
 function copyInto(b: WebGpuBackend, v: View, dst: Storage, shape: readonly number[], offset: number, strides: readonly number[]): void {
   if (sizeOf(shape) === 0) return;
   const meta: OutMeta = { shape: shape.slice(), dtype: dst.dtype };
-  launchElementwise(b, `place:${storeType(v.dtype)}`, [v], meta, (ld) => [ld[0]!, 'raw'], [], { storage: dst, offset, strides });
+  launchElementwise(b, `place:${layoutKey(v.dtype, b.half)}`, [v], meta, (ld) => [ld[0]!, 'raw'], [], { storage: dst, offset, strides });
 }
 
 function filled(b: WebGpuBackend, out: OutMeta, value: number): Storage {
@@ -50,7 +52,8 @@ function filled(b: WebGpuBackend, out: OutMeta, value: number): Storage {
 const wordSized = (...ds: DType[]): boolean => ds.every((d) => d !== 'f64');
 
 export function registerMovement(b: WebGpuBackend): void {
-  const decl = (k: Kernel): Kernel => Object.assign(k, { dtypes: WORD_DTYPES });
+  // packed halves: the window copies write single halves atomically (see elementwise.ts)
+  const decl = (k: Kernel): Kernel => Object.assign(k, { dtypes: WORD_DTYPES, packedHalves: true });
 
   // concat: inputs of one dtype (a mixed list promotes: the CPU path does that)
   b.kernels.set(

@@ -24,7 +24,8 @@ import type { Kernel, OutMeta, Storage, View } from '../../backend.js';
 import type { DType } from '../../../core/dtype.js';
 import { sizeOf } from '../../../core/shape.js';
 import type { WebGpuBackend } from '../backend.js';
-import { MATH, META, collapse, conv, isFloatish, kernelDtype16 as kernelDtype, storeAs, storeType } from '../wgsl.js';
+import { MATH, META, arrayType, collapse, conv, enableF16, is16, isFloatish, kernelDtype16 as kernelDtype, loadElem, storeAs, storeType } from '../wgsl.js';
+import { contiguousStrides } from '../../../core/shape.js';
 
 const WG = 64;
 /** Reduced extents at least this long, with few outputs, reduce in two passes. */
@@ -85,6 +86,15 @@ function offsetCode(target: string, idxVar: string, n: number, shapeAt: string):
 }
 
 function reduceKernel(b: WebGpuBackend, name: string, v: View, axes: readonly number[], out: OutMeta): Storage | undefined {
+  if (is16(out.dtype)) {
+    // one workgroup per output: neighbouring packed halves would share a word, so reduce into f32
+    // and round once in a cast, which writes whole words
+    const r = reduceKernel(b, name, v, axes, { shape: out.shape, dtype: 'f32' });
+    if (!r) return r;
+    const h = b.kernels.get('astype')!([{ storage: r, dtype: 'f32', shape: out.shape, strides: contiguousStrides(out.shape), offset: 0 }], { dtype: out.dtype }, [out])![0]!;
+    b.free(r);
+    return h;
+  }
   const logical = name === 'all' || name === 'any';
   const ct: 'f32' | 'i32' = logical ? 'i32' : isFloatish(out.dtype) ? 'f32' : 'i32';
   if (!logical && out.dtype === 'bool') return undefined;
@@ -112,11 +122,12 @@ function reducePass(b: WebGpuBackend, name: string, inDtype: DType, src: Storage
   const c = COMBINE[name]!;
   const logical = name === 'all' || name === 'any';
   const ct: 'f32' | 'i32' = logical ? 'i32' : isFloatish(outDtype) ? 'f32' : 'i32';
-  const load = logical ? `select(0, 1, ${conv('inp[off]', inDtype, 'bool')})` : conv('inp[off]', inDtype, ct);
+  const elem = loadElem('inp', 'off', inDtype, b.half);
+  const load = logical ? `select(0, 1, ${conv(elem, inDtype, 'bool', b.half)})` : conv(elem, inDtype, ct, b.half);
   const at = 2 + 2 * p.nk + 2 * p.nr;
-  const code = (): string => `// reduce ${name}:${inDtype}->${outDtype}
+  const code = (): string => `${enableF16(b.half, [inDtype])}// reduce ${name}:${inDtype}->${outDtype}
 ${META}
-@group(0) @binding(1) var<storage, read> inp: array<${storeType(inDtype)}>;
+@group(0) @binding(1) var<storage, read> inp: array<${arrayType(inDtype, b.half)}>;
 @group(0) @binding(2) var<storage, read_write> out: array<${storeType(outDtype)}>;
 var<workgroup> part: array<${ct}, ${WG}>;
 ${MATH}
@@ -146,7 +157,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   }
   if (lid == 0u && o < prm[0]) { out[g] = ${storeAs('part[0]', ct, outDtype)}; }
 }`;
-  b.launch(`reduce:${name}:${inDtype}:${outDtype}:${p.nk}:${p.nr}`, code, [src, dst], p.nOut * S, [...p.ints, S, C]);
+  b.launch(`reduce:${name}:${inDtype}:${outDtype}:${p.nk}:${p.nr}:${b.half}`, code, [src, dst], p.nOut * S, [...p.ints, S, C]);
 }
 
 /** argmax/argmin: (value, index) pairs; NaN wins (as in NumPy), then the first index on ties. */
@@ -173,14 +184,14 @@ function argKernel(b: WebGpuBackend, name: 'argmax' | 'argmin', v: View, axis: n
   const at = 2 + 2 * nk + 2 * nr;
   const better = name === 'argmax' ? 'x > y' : 'x < y';
   // pass 1 (or the only pass) reads the view; pass 2 reads the [nOut, S] (value, index) partials
-  const code = (second: boolean) => (): string => `// ${name}:${v.dtype}${second ? ' partials' : ''}
+  const code = (second: boolean) => (): string => `${second ? '' : enableF16(b.half, [v.dtype])}// ${name}:${v.dtype}${second ? ' partials' : ''}
 ${META}
 ${
   second
     ? `@group(0) @binding(1) var<storage, read> PV: array<f32>;
 @group(0) @binding(2) var<storage, read> PI: array<i32>;
 @group(0) @binding(3) var<storage, read_write> out: array<i32>;`
-    : `@group(0) @binding(1) var<storage, read> inp: array<${storeType(v.dtype)}>;
+    : `@group(0) @binding(1) var<storage, read> inp: array<${arrayType(v.dtype, b.half)}>;
 @group(0) @binding(2) var<storage, read_write> out: array<i32>;
 ${S > 1 ? '@group(0) @binding(3) var<storage, read_write> outV: array<f32>;' : ''}`
 }
@@ -219,7 +230,7 @@ ${
   for (var t = lo + i32(lid); t < hi; t += ${WG}) {
     var off = base;
     ${offsetCode('off', 't', nr, `${2 + 2 * nk}`)}
-    let x = ${conv('inp[off]', v.dtype, 'f32')};
+    let x = ${conv(loadElem('inp', 'off', v.dtype, b.half), v.dtype, 'f32', b.half)};
     if (wins(x, t, bv, bi)) { bv = x; bi = t; }
   }`
 }
@@ -233,12 +244,12 @@ ${
   if (lid == 0u && o < prm[0]) { out[g] = pi[0];${!second && S > 1 ? ' outV[g] = pv[0];' : ''} }
 }`;
   if (S === 1) {
-    b.launch(`${name}:${v.dtype}:${nk}:${nr}`, code(false), [v.storage, res], nOut, [...ints, 1, R]);
+    b.launch(`${name}:${v.dtype}:${nk}:${nr}:${b.half}`, code(false), [v.storage, res], nOut, [...ints, 1, R]);
     return res;
   }
   const partI = b.alloc('i32', nOut * S);
   const partV = b.alloc('f32', nOut * S);
-  b.launch(`${name}:${v.dtype}:${nk}:${nr}:split`, code(false), [v.storage, partI, partV], nOut * S, [...ints, S, C]);
+  b.launch(`${name}:${v.dtype}:${nk}:${nr}:split:${b.half}`, code(false), [v.storage, partI, partV], nOut * S, [...ints, S, C]);
   b.launch(`${name}:partials`, code(true), [partV, partI, res], nOut, [nOut, S]);
   b.free(partI);
   b.free(partV);
@@ -254,13 +265,13 @@ export function registerReduce(b: WebGpuBackend): void {
       const r = reduceKernel(b, name, v, (attrs as { axes: number[] }).axes, outs[0]!);
       return r ? [r] : undefined;
     };
-    b.kernels.set(name, declare(k, ['f32', 'f16', 'bf16', 'i32', 'bool']));
+    b.kernels.set(name, Object.assign(declare(k, ['f32', 'f16', 'bf16', 'i32', 'bool']), { packedHalves: true }));
   }
   for (const name of ['argmax', 'argmin'] as const) {
     const k: Kernel = (inputs, attrs) => {
       const r = argKernel(b, name, inputs[0]!, (attrs as { axis: number | null }).axis);
       return r ? [r] : undefined;
     };
-    b.kernels.set(name, declare(k, ['f32', 'f16', 'bf16', 'i32']));
+    b.kernels.set(name, Object.assign(declare(k, ['f32', 'f16', 'bf16', 'i32']), { packedHalves: true }));
   }
 }

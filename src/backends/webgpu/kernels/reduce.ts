@@ -26,6 +26,7 @@ import { sizeOf } from '../../../core/shape.js';
 import type { WebGpuBackend } from '../backend.js';
 import { MATH, META, arrayType, collapse, conv, enableF16, is16, isFloatish, kernelDtype16 as kernelDtype, loadElem, storeAs, storeType } from '../wgsl.js';
 import { contiguousStrides } from '../../../core/shape.js';
+import { reduceColumns } from './reduceCols.js';
 
 const WG = 64;
 /** Reduced extents at least this long, with few outputs, reduce in two passes. */
@@ -101,6 +102,7 @@ function reduceKernel(b: WebGpuBackend, name: string, v: View, axes: readonly nu
   const p = plan(v, axes);
   const res = b.alloc(out.dtype, p.nOut);
   if (p.nOut === 0) return res;
+  if (reduceColumns(b, name, COMBINE[name]!, v.dtype, v.storage, p, ct, out.dtype, res)) return res;
   const S = splitCount(p.nOut, p.R);
   if (S === 1) {
     reducePass(b, name, v.dtype, v.storage, p, 1, p.R, out.dtype, res);

@@ -23,9 +23,9 @@ import { fillInPieces, needsSplit, runSplit } from './split.js';
 import { assignF32, fusedAdam, type FusedUpdateArgs } from './kernels/optim.js';
 import { flashAttentionGpu, type FlashGpuOptions } from './kernels/flash.js';
 import { fillKernel } from './kernels/movement.js';
-import type { Tensor } from '../../core/tensor.js';
 import { launchElementwise } from './kernels/elementwise.js';
 import { is16, layoutKey, type HalfMode } from './wgsl.js';
+import type { Tensor } from '../../core/tensor.js';
 
 export interface GpuStorage extends Storage {
   readonly pb: PooledBuffer;
@@ -100,7 +100,6 @@ export class WebGpuBackend implements Backend {
   notices = true;
   private readonly pipelines = new Map<string, GPUComputePipeline>();
 
-  constructor(readonly ctx: GpuContext) {
   /**
    * How kernels reach f16: 'native' (array<f16>, `shader-f16`) when the
    * device has the feature, else 'packed' (u32 words, shifts). The bytes are
@@ -108,9 +107,10 @@ export class WebGpuBackend implements Backend {
    */
   readonly half: HalfMode;
 
-    this.pool = new BufferPool(ctx.device, ctx.limits.maxBufferSize);
+  constructor(readonly ctx: GpuContext) {
     const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.NABLA_WEBGPU_F16;
     this.half = ctx.f16 && env !== 'packed' ? 'native' : 'packed';
+    this.pool = new BufferPool(ctx.device, ctx.limits.maxBufferSize);
     this.stream = new Stream(ctx);
     registry.backends.add(this);
   }
@@ -138,7 +138,6 @@ export class WebGpuBackend implements Backend {
     if (values.length === 0) return;
     const data = encodeHost(s.dtype, values);
     const pb = (s as GpuStorage).pb;
-    this.stream.enqueue(() => this.stream.write(pb, data, at * GPU_BYTES[s.dtype]));
     const n = values.length;
     if (is16(s.dtype) && (at % 2 === 1 || (n % 2 === 1 && at + n < s.size))) {
       // a half at either end shares its word with an element not written here: upload to a
@@ -150,6 +149,7 @@ export class WebGpuBackend implements Backend {
       this.free(tmp);
       return;
     }
+    this.stream.enqueue(() => this.stream.write(pb, data, at * GPU_BYTES[s.dtype]));
   }
 
   fill(s: Storage, value: number): void {
@@ -242,7 +242,6 @@ export class WebGpuBackend implements Backend {
     return this.fallback(op, inputs, attrs, outs);
   }
 
-  private fallback(op: OpDef, inputs: readonly View[], attrs: unknown, outs: readonly OutMeta[]): Storage[] {
   /**
    * Run an f32 kernel on f16/bf16 operands: each 16-bit input is cast up to
    * a contiguous f32 copy on the device (exact), the kernel runs in f32 with
@@ -278,6 +277,7 @@ export class WebGpuBackend implements Backend {
     }
   }
 
+  private fallback(op: OpDef, inputs: readonly View[], attrs: unknown, outs: readonly OutMeta[]): Storage[] {
     if (!op.ref) throw new Error(`${op.name}: no reference kernel`);
     const dtypes = `${inputs.map((v) => v.dtype).join(',')}->${outs.map((m) => m.dtype).join(',')}`;
     const seen = this.fallbacks.get(op.name);
@@ -311,8 +311,8 @@ export class WebGpuBackend implements Backend {
     const mib = (n: number): string => `${Math.round(n / 2 ** 20)} MiB`;
     return [
       `adapter: ${this.ctx.adapterName}${this.ctx.f16 ? ', shader-f16' : ', no shader-f16'}`,
-      `limits: ${l.maxWorkgroupSize} invocations per workgroup, ${l.workgroupStorageSize / 1024} KiB workgroup memory, ${mib(l.maxStorageBindingSize)} per storage binding, ${mib(l.maxBufferSize)} per buffer`,
       `f16/bf16: 2 bytes per element; f16 kernels ${this.half === 'native' ? 'native (array<f16>, shader-f16)' : 'packed (two halves per u32 word, no shader-f16)'}, f32 accumulation`,
+      `limits: ${l.maxWorkgroupSize} invocations per workgroup, ${l.workgroupStorageSize / 1024} KiB workgroup memory, ${mib(l.maxStorageBindingSize)} per storage binding, ${mib(l.maxBufferSize)} per buffer`,
       'ops marked reference run on the CPU (inputs read back, float64 reference kernel, outputs uploaded), named once on stderr',
     ];
   }

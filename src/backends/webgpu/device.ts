@@ -26,6 +26,8 @@ export interface GpuContext {
   readonly adapterName: string;
   readonly limits: GpuLimits;
   readonly f16: boolean;
+  /** the adapter's smallest subgroup size when the device has the `subgroups` feature, else 0 (kernels then use workgroup memory) */
+  readonly subgroupMin: number;
   /** every feature the adapter offers (whether or not the device asked for it) */
   readonly adapterFeatures: readonly string[];
   /** the adapter's info object as plain data (vendor, architecture, subgroup sizes, subgroup-matrix configurations where offered) */
@@ -76,9 +78,17 @@ async function acquire(): Promise<GpuContext | null> {
   }
   const a = adapter.limits;
   const f16 = adapter.features.has('shader-f16');
+  // subgroups: asked for when offered (the flash kernels' row reductions use shuffles); NABLA_WEBGPU_SUBGROUPS=0 leaves them off
+  const proc = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process;
+  const sgInfo = (adapter as { info?: { subgroupMinSize?: number } }).info;
+  const subgroups = adapter.features.has('subgroups') && proc?.env?.NABLA_WEBGPU_SUBGROUPS !== '0' && (sgInfo?.subgroupMinSize ?? 0) > 0;
+  const features: GPUFeatureName[] = [];
+  if (f16) features.push('shader-f16');
+  if (subgroups) features.push('subgroups' as GPUFeatureName);
+  // timestamps cost nothing until a kernel profile asks for them (profile.ts)
+  if (adapter.features.has('timestamp-query')) features.push('timestamp-query');
   const device = await adapter.requestDevice({
-    // timestamps cost nothing until a kernel profile asks for them (profile.ts)
-    requiredFeatures: [...(f16 ? ['shader-f16' as const] : []), ...(adapter.features.has('timestamp-query') ? ['timestamp-query' as const] : [])],
+    requiredFeatures: features,
     requiredLimits: {
       maxStorageBufferBindingSize: a.maxStorageBufferBindingSize,
       maxBufferSize: a.maxBufferSize,
@@ -94,6 +104,7 @@ async function acquire(): Promise<GpuContext | null> {
     device,
     adapterName: [info?.vendor, info?.architecture, info?.description].filter(Boolean).join(' ') || 'unknown adapter',
     f16,
+    subgroupMin: subgroups ? sgInfo!.subgroupMinSize! : 0,
     adapterFeatures: [...adapter.features].map(String).sort(),
     adapterInfo: plainInfo((adapter as { info?: object }).info),
     lost: null,

@@ -22,6 +22,7 @@ import { customVjp } from '../../../autodiff/custom.js';
 import { contiguous } from '../../../ops/views.js';
 import type { WebGpuBackend } from '../backend.js';
 import { MATH, META } from '../wgsl.js';
+import { flashAttentionGpu4 } from './flash4.js';
 
 const ROWS = 64;
 const TILE = 16;
@@ -32,6 +33,15 @@ const dmaxFor = (d: number, dv: number): number => Math.ceil(Math.max(d, dv, 1) 
 export interface FlashGpuOptions {
   causal: boolean;
   scale: number;
+  /** which kernels: 'v4' (register-tiled, flash4.ts; the default) or 'v3' (one query row per invocation, below); NABLA_FLASH_KERNEL sets the default */
+  kernel?: 'v3' | 'v4';
+}
+
+/** The kernel version asked for: the option, else NABLA_FLASH_KERNEL (read at each call, so a benchmark can time both), else v4. */
+function kernelVersion(o: FlashGpuOptions): 'v3' | 'v4' {
+  if (o.kernel) return o.kernel;
+  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.NABLA_FLASH_KERNEL;
+  return env === 'v3' ? 'v3' : 'v4';
 }
 
 interface Dims {
@@ -292,6 +302,10 @@ export function flashAttentionGpu(b: WebGpuBackend, q: Tensor, k: Tensor, v: Ten
   if (![q, k, v].every((t) => t.dtype === 'f32' && t.storage.backend === b && t.ndim === 4)) return undefined;
   const dm: Dims = { b: q.shape[0]!, h: q.shape[1]!, hkv: k.shape[1]!, nq: q.shape[2]!, nk: k.shape[2]!, d: q.shape[3]!, dv: v.shape[3]! };
   if (dm.d > FLASH_MAX_DIM || dm.dv > FLASH_MAX_DIM || dm.d === 0 || dm.nq === 0 || dm.nk === 0) return undefined;
+  if (kernelVersion(o) === 'v4') {
+    const r = flashAttentionGpu4(b, q, k, v, dm, o);
+    if (r) return r;
+  }
   const dmax = dmaxFor(dm.d, dm.dv);
   const qBlocks = dm.b * dm.h * Math.ceil(dm.nq / ROWS);
   const kBlocks = dm.b * dm.hkv * Math.ceil(dm.nk / ROWS);

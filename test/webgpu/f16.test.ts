@@ -143,8 +143,12 @@ describe.skipIf(!gpu)(gpu ? 'f16 and bf16 on webgpu' : `f16 and bf16 on webgpu (
         const f = nb.astype(nb.tensor(v, [n], { backend: g }), d);
         const want32 = nb.astype(nb.tensor(v, [n], { backend: nb.cpu() }), d).toF64();
         expectClose(await g.readF64(f), want32, 0, `${d} device cast of ${n}`);
+        // and decodes them (subnormals included) exactly: 16-bit → f32 on the GPU
+        const up = nb.astype(t, 'f32');
+        expectClose(await g.readF64(up), want, 0, `${d} device decode of ${n}`);
         t.dispose();
         f.dispose();
+        up.dispose();
       }
       // a write of an odd count at an odd offset leaves both neighbours intact
       const s = g.alloc(d, 9);

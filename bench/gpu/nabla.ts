@@ -71,7 +71,11 @@ async function gemm(dtype: 'f32' | 'f16', sizes: number[]): Promise<void> {
       const b = normal(randomKey(2), [n, n], { dtype });
       const reps = n >= 4096 ? 2 : 10;
       const ms = await time(() => tidy(() => { matmul(a, b); }), reps);
-      record({ name, shape: `${n}x${n}x${n}`, dtype, ms, value: (2 * n ** 3) / (ms * 1e9), unit: `TFLOP/s (${spread()})` });
+      const samples = spread();
+      // the kernel's own GPU time, to tell a slow kernel from time spent around it
+      const kernels = await profileWebGpu(() => tidy(() => { matmul(a, b); }));
+      const gpuMs = kernels.reduce((t, k) => t + k.ms, 0);
+      record({ name, shape: `${n}x${n}x${n}`, dtype, ms, value: (2 * n ** 3) / (ms * 1e9), unit: `TFLOP/s (${samples}; profiled kernel ${gpuMs.toFixed(2)} ms: ${kernels.map((k) => k.label).join(', ')})` });
       a.dispose();
       b.dispose();
     } catch (e) {

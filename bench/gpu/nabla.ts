@@ -254,7 +254,7 @@ async function main(): Promise<void> {
   } else {
     await useBackend(gpu);
     const ctx = await gpuContext();
-    console.log(JSON.stringify({ adapter: ctx?.adapterName, f16: ctx?.f16, features: ctx?.adapterFeatures, info: ctx?.adapterInfo, limits: ctx?.limits }));
+    console.log(JSON.stringify({ adapter: ctx?.adapterName, f16: ctx?.f16, f16Path: gpu.half, features: ctx?.adapterFeatures, info: ctx?.adapterInfo, limits: ctx?.limits }));
     record({ name: 'adapter', shape: '', dtype: '', error: undefined, unit: ctx?.adapterName });
     const sizes = arg('sizes', '1024,2048,4096,8192').split(',').filter(Boolean).map(Number);
     await gemm('f32', sizes);

@@ -40,7 +40,8 @@ export function webgpuLine(timeoutMs = 10_000): Promise<string> {
       timedOut = ctx === 'timeout';
       if (ctx === 'timeout') return `webgpu: none: no adapter within ${timeoutMs / 1000} s`;
       if (!ctx) return `webgpu: none: ${noAdapterReason || 'no adapter'}`;
-      return `webgpu: ${ctx.adapterName || 'an adapter (no description)'}${ctx.f16 ? ', shader-f16' : ''}`;
+      // f16 kernels run natively under shader-f16, else on packed halves (two per u32 word): see docs/webgpu.md
+      return `webgpu: ${ctx.adapterName || 'an adapter (no description)'}${ctx.f16 ? ', shader-f16 (f16: native)' : ' (f16: packed)'}`;
     } catch (e) {
       return `webgpu: none: ${(e as Error).message.split('\n')[0]}`;
     } finally {

@@ -21,7 +21,8 @@ import { BufferPool, type PooledBuffer } from './pool.js';
 import { Stream } from './stream.js';
 import { fillInPieces, needsSplit, runSplit } from './split.js';
 import { assignF32, fusedAdam, type FusedUpdateArgs } from './kernels/optim.js';
-import { flashAttentionGpu, type FlashGpuOptions } from './kernels/flash.js';
+import type { FlashGpuOptions } from './kernels/flash.js';
+import { flashAttentionInPieces } from './flashSplit.js';
 import { fillKernel } from './kernels/movement.js';
 import { launchElementwise } from './kernels/elementwise.js';
 import { is16, layoutKey, type HalfMode } from './wgsl.js';
@@ -335,9 +336,9 @@ export class WebGpuBackend implements Backend {
     return assignF32(this, dst, src);
   }
 
-  /** FlashAttention forward/backward in WGSL (undefined when the shapes do not fit; see kernels/flash.ts). */
+  /** FlashAttention forward/backward in WGSL (undefined when the shapes do not fit; see kernels/flash.ts), in pieces of heads when larger than a binding (flashSplit.ts). */
   flashAttention(q: Tensor, k: Tensor, v: Tensor, o: FlashGpuOptions): Tensor | undefined {
-    return flashAttentionGpu(this, q, k, v, o);
+    return flashAttentionInPieces(this, q, k, v, o);
   }
 
   /** Resolves once every recorded kernel has run (and rethrows a fallback's error). */

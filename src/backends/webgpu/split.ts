@@ -57,6 +57,9 @@ export interface SplitRule {
   combine?: readonly (string | null)[];
 }
 
+/** How many ops ran in pieces, and how many pieces (tests read it to see that a path was taken). */
+export const splitStats = { ops: 0, pieces: 0 };
+
 /** Most pieces one op may be cut into (beyond that the op is not worth running piecewise). */
 const MAX_PIECES = 1 << 16;
 
@@ -343,6 +346,8 @@ export function runSplit(b: WebGpuBackend, op: OpDef, inputs: readonly View[], a
   const plan = planSplit(rule, inputs, outs, b.ctx.limits, op.name !== 'copy');
   if (typeof plan === 'string') return fail(b, op.name, inputs, outs, plan);
   const { d, r, pieces, placed } = plan;
+  splitStats.ops++;
+  splitStats.pieces += pieces;
   const full = outs.map((m, o) => (placed[o] ? b.alloc(m.dtype, sizeOf(m.shape)) : null));
   const stacks = outs.map((m, o) => (placed[o] ? null : b.alloc(m.dtype, pieces * sizeOf(m.shape))));
   const outStrides = outs.map((m) => contiguousStrides(m.shape));

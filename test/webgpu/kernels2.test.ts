@@ -17,7 +17,7 @@ import { gpuForTests } from './device.js';
 import { webgpuKernels } from '../../scripts/op-coverage.js';
 
 const { gpu, reason } = await gpuForTests();
-const OPS = ['scatter', 'scatterAdd', 'indexAdd', 'cummax', 'cummin', 'maxPool1d', 'fft', 'rfft', 'irfft', 'triangularSolve', 'cholesky'];
+const OPS = ['scatter', 'scatterAdd', 'indexAdd', 'cummax', 'cummin', 'maxPool1d', 'fft', 'rfft', 'irfft', 'triangularSolve', 'cholesky', 'solve', 'slogdet'];
 const cases = allCases.filter((c) => OPS.includes(c.op));
 const title = (c: (typeof cases)[number]): string => `${c.op}${c.label ? ` (${c.label})` : ''}`;
 
@@ -138,6 +138,25 @@ describe.skipIf(!gpu)(gpu ? 'WGSL kernels for scatter, running extrema, pooling 
     const bad = await g.readF64(nb.cholesky(nb.tensor([1, 2, 2, 1], [2, 2], { backend: g })));
     expect(bad[0]).toBe(1);
     expect(Number.isNaN(bad[3]!)).toBe(true);
+  });
+
+  it('solve and slogdet of 70×70 matrices that need pivoting, broadcast batches; singular matrices as on the CPU', async () => {
+    const n = 70;
+    const vals = rand(2 * n * n, 31, -1, 1).map(Math.fround);
+    const rhs = rand(3 * n * 2, 32).map(Math.fround);
+    const Ag = nb.tensor(vals, [2, 1, n, n], { backend: g });
+    const Ac = nb.tensor(vals, [2, 1, n, n], { backend: cpu, dtype: 'f64' });
+    const xg = nb.solve(Ag, nb.tensor(rhs, [3, n, 2], { backend: g }));
+    const xc = nb.solve(Ac, nb.tensor(rhs, [3, n, 2], { backend: cpu, dtype: 'f64' }));
+    expect(xg.shape).toEqual([2, 3, n, 2]);
+    expectClose(await g.readF64(xg), xc.toF64(), 2e-4, 'solve 70×70'); // random matrices: condition numbers in the hundreds
+    const dg = nb.slogdet(Ag);
+    const dc = nb.slogdet(Ac);
+    expect(Array.from(await g.readF64(dg.sign))).toEqual(Array.from(dc.sign.toF64()));
+    expectClose(await g.readF64(dg.logabsdet), dc.logabsdet.toF64(), 1e-5, 'slogdet 70×70');
+    const sing = nb.slogdet(nb.tensor([1, 2, 2, 4, 0, 1, 1, 0], [2, 2, 2], { backend: g }));
+    expect(Array.from(await g.readF64(sing.sign))).toEqual([0, -1]);
+    expect(Array.from(await g.readF64(sing.logabsdet))).toEqual([-Infinity, 0]);
   });
 
   it('none of these ops fell back to the CPU', () => {

@@ -13,13 +13,15 @@
  *
  * Where the CPU throws (a zero pivot in triangularSolve, a matrix that is not
  * positive definite in cholesky) the device cannot: the result holds inf or
- * NaN from that column on. The factorizations with pivoting or iterations
- * (solve, slogdet, qr, eigh, svd) run on the CPU fallback.
+ * NaN from that column on. solve and slogdet (LU with pivoting) are in
+ * lu.ts; the iterative factorizations (qr, eigh, svd) run on the CPU
+ * fallback.
  */
 import type { Kernel, OutMeta, Storage, View } from '../../backend.js';
 import { sizeOf } from '../../../core/shape.js';
 import type { WebGpuBackend } from '../backend.js';
 import { MATH, META, broadcastStrides, mainHeader } from '../wgsl.js';
+import { registerLu } from './lu.js';
 
 const WG = 64;
 
@@ -141,4 +143,5 @@ export function registerLinalg(b: WebGpuBackend): void {
   b.kernels.set('triangularSolve', Object.assign(tri, { dtypes: ['f32'] as const }));
   const chol: Kernel = ([a], _attrs, [o]) => (a!.dtype === 'f32' ? [cholesky(b, a!, o!)] : undefined);
   b.kernels.set('cholesky', Object.assign(chol, { dtypes: ['f32'] as const }));
+  registerLu(b);
 }

@@ -29,6 +29,8 @@ export interface SamplerScore {
 
 export interface Comparison {
   results: SamplerScore[];
+  /** the fresh data the samples were scored against, x, y pairs */
+  data: Float64Array;
   /** the distance between two fresh data sets of n points (the noise floor) */
   floor: number;
   /** the metric's name, for the page */
@@ -60,5 +62,5 @@ export async function compareSamplers(task: DiffusionTask, nfe: number, n = 500,
     const sw = s.points.every(Number.isFinite) ? slicedWasserstein(pts(s.points), pts(data)) : Infinity;
     results.push({ sampler, points: s.points, nfe: s.nfe, sw });
   }
-  return { results, floor: slicedWasserstein(pts(other), pts(data)), metric: 'sliced Wasserstein-2 to fresh data (128 directions; lower is better)' };
+  return { results, data, floor: slicedWasserstein(pts(other), pts(data)), metric: 'sliced Wasserstein-2 to fresh data (128 directions; lower is better)' };
 }

@@ -29,6 +29,7 @@ import { resolveDataset } from './drawn.js';
 
 /** The method name of the normalising flow in the model menu and the train message. */
 export const NF_METHOD = 'nf';
+export type NfMethod = typeof NF_METHOD;
 
 export interface FlowConfig {
   dataset: string;

@@ -12,6 +12,8 @@ import { SAMPLERS, VQ_VARIANTS, type Method, type SamplerName } from './tasks.js
 import { ATTENTION_FORMS, ATTENTION_LABELS } from './attentionTiming.js';
 import { LM_MIXERS, LM_SIZES, type LmMixer, type LmSize } from './lmTask.js';
 import { renderAttentionMaps } from './heatmap.js';
+import { setupDiffusionExtras } from './diffusionView.js';
+import type { NfMethod } from './flowTask.js';
 import type { AttentionMaps } from './attentionMaps.js';
 import { TOY_DATASETS } from '../../src/zoo/data/toy2d.js';
 
@@ -41,15 +43,17 @@ const canvas = $<HTMLCanvasElement>('dm-canvas');
 $('dm-start').addEventListener('click', () => {
   lossData[0].length = 0;
   lossData[1].length = 0;
-  const method = $<HTMLSelectElement>('dm-method').value as Method;
+  const method = $<HTMLSelectElement>('dm-method').value as Method | NfMethod;
   samplerSel.value = method === 'flow' ? 'flow-euler' : method === 'ddpm' ? 'ddpm' : 'heun';
-  send({ type: 'train', dataset: dataSel.value, method, steps: Number($<HTMLInputElement>('dm-steps').value), lr: Number($<HTMLInputElement>('dm-lr').value), seed: 0 });
+  send({ type: 'train', dataset: dataSel.value, method, steps: Number($<HTMLInputElement>('dm-steps').value), lr: Number($<HTMLInputElement>('dm-lr').value), seed: 0, points: extras.trainPoints(dataSel.value) });
   status.textContent = 'training…';
 });
 $('dm-stop').addEventListener('click', () => send({ type: 'stop' }));
 $('dm-resume').addEventListener('click', () => send({ type: 'resume' }));
 $('dm-sample').addEventListener('click', () => send({ type: 'sample', sampler: samplerSel.value as SamplerName, nfe: Number($<HTMLInputElement>('dm-nfe').value), n: 1000 }));
 $('dm-save').addEventListener('click', () => send({ type: 'save' }));
+// drawing pad, density map, sampler comparison, normalising-flow mode line (diffusionView.ts)
+const extras = setupDiffusionExtras(send);
 
 // VQ panel
 const vqStep: number[] = [];
@@ -146,7 +150,11 @@ worker.onmessage = (ev: MessageEvent<FromWorker>): void => {
     case 'samples':
       drawScatter(canvas, [{ points: m.data, color: 'rgba(0,0,0,0.25)' }, { points: m.points, color: '#2a6ebb' }], m.trajectories);
       canvas.dataset.samples = String(m.points.length / 2);
-      status.textContent = `${m.sampler}: ${m.nfe} evaluations`;
+      status.textContent = `${m.sampler}: ${m.nfe} evaluation${m.nfe === 1 ? '' : 's'}`;
+      break;
+    case 'density':
+    case 'compare':
+      extras.onMessage(m);
       break;
     case 'weights': {
       const url = URL.createObjectURL(new Blob([m.bytes as Uint8Array<ArrayBuffer>], { type: 'application/octet-stream' }));

@@ -4,12 +4,18 @@ import type { VqMetrics } from '../../src/zoo/vq/index.js';
 import type { AttentionForm } from './attentionTiming.js';
 import type { LmMixer, LmSize } from './lmTask.js';
 import type { AttentionMaps } from './attentionMaps.js';
+import type { NfMethod } from './flowTask.js';
+import type { DensityMap } from './density.js';
+import type { Comparison } from './compare.js';
 
 export type ToWorker =
-  | { type: 'train'; dataset: string; method: Method; steps: number; lr: number; seed: number }
+  // points: the drawing's x, y pairs, for dataset 'drawn'
+  | { type: 'train'; dataset: string; method: Method | NfMethod; steps: number; lr: number; seed: number; points?: Float64Array }
   | { type: 'stop' }
   | { type: 'resume' }
   | { type: 'sample'; sampler: SamplerName; nfe: number; n: number }
+  | { type: 'density' }
+  | { type: 'compare'; nfe: number; n: number }
   | { type: 'save' }
   | { type: 'vq'; steps: number; codes: number }
   | { type: 'attention'; lengths: number[] }
@@ -25,6 +31,8 @@ export type FromWorker =
   | { type: 'loss'; step: number; losses: number[]; stepsPerSec: number }
   | { type: 'done'; step: number }
   | { type: 'samples'; points: Float64Array; trajectories: Float64Array[]; data: Float64Array; nfe: number; sampler: string }
+  | { type: 'density'; map: DensityMap; ms: number }
+  | { type: 'compare'; comparison: Comparison; nfe: number }
   | { type: 'weights'; bytes: Uint8Array }
   | { type: 'vq'; step: number; metrics: Record<VqVariant, VqMetrics> }
   | { type: 'attention'; n: number; form: AttentionForm; ms: number; peakBytes: number }

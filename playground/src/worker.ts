@@ -11,10 +11,13 @@ import { randomKey } from '../../src/ops/random.js';
 import { dispose } from '../../src/nn/module.js';
 import { LmTask } from './lmTask.js';
 import { readF64 } from './read.js';
+import { FlowTask, NF_METHOD } from './flowTask.js';
+import { exactDensityMap, odeDensityMap } from './density.js';
+import { compareSamplers } from './compare.js';
 
 const post = (m: FromWorker, transfer: Transferable[] = []): void => (self as unknown as Worker).postMessage(m, transfer);
 
-let task: DiffusionTask | null = null;
+let task: DiffusionTask | FlowTask | null = null;
 let target = 0;
 let running = false;
 let race: VqRace | null = null;
@@ -97,7 +100,7 @@ self.onmessage = async (ev: MessageEvent<ToWorker>): Promise<void> => {
     switch (m.type) {
       case 'train':
         if (task) dispose(task.net);
-        task = new DiffusionTask({ dataset: m.dataset, method: m.method, lr: m.lr, seed: m.seed });
+        task = m.method === NF_METHOD ? new FlowTask({ dataset: m.dataset, lr: m.lr, seed: m.seed, points: m.points }) : new DiffusionTask({ dataset: m.dataset, method: m.method, lr: m.lr, seed: m.seed, points: m.points });
         target = m.steps;
         running = true;
         await loop(++loopId);
@@ -114,14 +117,29 @@ self.onmessage = async (ev: MessageEvent<ToWorker>): Promise<void> => {
         break;
       case 'sample': {
         if (!task) throw new Error('train a model first');
-        const s = await task.sample(m.sampler, m.nfe, m.n);
+        // the normalising flow has one exact sampler: the inverse pass (the page disables the sampler and NFE)
+        const s = task instanceof FlowTask ? await task.sample(m.n) : await task.sample(m.sampler, m.nfe, m.n);
         const data = await readF64(tidy(() => task!.sampleData(randomKey(123), m.n)));
-        post({ type: 'samples', points: s.points, trajectories: s.trajectories, data, nfe: s.nfe, sampler: m.sampler });
+        post({ type: 'samples', points: s.points, trajectories: s.trajectories, data, nfe: s.nfe, sampler: task instanceof FlowTask ? 'inverse pass of the flow, through its layers' : m.sampler });
+        break;
+      }
+      case 'density': {
+        const t = task;
+        if (!t) throw new Error('train a model first');
+        const t0 = performance.now();
+        const map = t instanceof FlowTask ? await exactDensityMap((x) => t.logProb(x), { method: 'exact change of variables of the Real NVP, 64×64 grid' }) : await odeDensityMap(t.denoiser());
+        post({ type: 'density', map, ms: performance.now() - t0 }, [map.logp.buffer]);
+        break;
+      }
+      case 'compare': {
+        if (!task) throw new Error('train a model first');
+        if (task instanceof FlowTask) throw new Error('the normalising flow has one exact sampler (the inverse pass): nothing to compare');
+        post({ type: 'compare', comparison: await compareSamplers(task, m.nfe, m.n), nfe: m.nfe });
         break;
       }
       case 'save': {
         if (!task) throw new Error('train a model first');
-        const bytes = task.weights();
+        const bytes = await task.weights();
         post({ type: 'weights', bytes }, [bytes.buffer]);
         break;
       }

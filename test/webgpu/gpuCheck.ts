@@ -5,7 +5,8 @@
  *  1. output values, with the f32 tolerance of check.ts's table (× the case's tolScale);
  *  2. the same from non-contiguous (strided) GPU inputs;
  *  3. reverse-mode gradients of Σ⟨c, f(x)⟩ against the float64 CPU gradients;
- *  4. the other dtypes the case lists (f16/bf16: storage on the GPU, compute on the fallback).
+ *  4. the other dtypes the case lists (f16/bf16: packed 2-byte storage, computed on the GPU in f32;
+ *     test/webgpu/f16.test.ts adds strided 16-bit inputs and more ops).
  * The float64 CPU path itself is checked against independent references and
  * finite differences by test/ops/ops.test.ts, so agreement here is agreement
  * with the reference.

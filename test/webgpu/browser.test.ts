@@ -3,7 +3,8 @@
  * playwright-core, `--enable-unsafe-webgpu` so SwiftShader serves
  * navigator.gpu) loads the sources through a Vite dev server on 127.0.0.1,
  * picks the backend with useBackend('auto'), and runs a matmul, a softmax,
- * FlashAttention and three AdamW steps (fixtures/browserWork.ts); the values
+ * FlashAttention, three AdamW steps and a loss-scaled loop through
+ * trainStepAsync that skips an overflowing step (fixtures/browserWork.ts); the values
  * must equal the same work on the CPU. Skipped, with the reason, when
  * Chromium or an adapter is missing.
  */
@@ -36,7 +37,10 @@ describe.skipIf(reason !== '')(reason ? `webgpu in the browser (skipped: ${reaso
       expect(got.backend, "useBackend('auto') in Chromium with --enable-unsafe-webgpu").toBe('webgpu');
       const want = await work('cpu');
       expect(want.backend).toBe('cpu');
-      for (const k of ['matmul', 'softmax', 'attention', 'losses'] as const) expectClose(got[k], want[k], 1e-5, `browser ${k}`);
+      for (const k of ['matmul', 'softmax', 'attention', 'losses', 'scaling'] as const) expectClose(got[k], want[k], 1e-5, `browser ${k}`);
+      // the same steps skipped and the same scale schedule (the step after the overflow halves it)
+      expect(got.scaling.filter((_, i) => i % 3 !== 0)).toEqual(want.scaling.filter((_, i) => i % 3 !== 0));
+      expect(want.scaling.slice(3, 6)).toEqual([-1, 1, 15]);
     } finally {
       await browser.close();
       await server.close();

@@ -278,7 +278,8 @@ export class WebGpuBackend implements Backend {
     }
   }
 
-  private fallback(op: OpDef, inputs: readonly View[], attrs: unknown, outs: readonly OutMeta[]): Storage[] {
+  /** Run an op on the CPU: inputs read back, its float64 reference, outputs uploaded (in program order). */
+  fallback(op: OpDef, inputs: readonly View[], attrs: unknown, outs: readonly OutMeta[]): Storage[] {
     if (!op.ref) throw new Error(`${op.name}: no reference kernel`);
     const dtypes = `${inputs.map((v) => v.dtype).join(',')}->${outs.map((m) => m.dtype).join(',')}`;
     const seen = this.fallbacks.get(op.name);

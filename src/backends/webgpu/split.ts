@@ -162,9 +162,28 @@ export function ruleFor(op: string, ins: readonly View[], attrs: unknown, outs: 
       return { loops: out, ins: [x, index], outs: [seq(out.length)] };
     }
     case 'cumsum':
-    case 'cumprod': {
+    case 'cumprod':
+    case 'cummax':
+    case 'cummin': {
       const axis = (attrs as { axis: number }).axis;
-      return { loops: out, ins: [seq(out.length)], outs: [seq(out.length)], whole: new Set([axis]) };
+      return { loops: out, ins: [seq(out.length)], outs: outs.map(() => seq(out.length)), whole: new Set([axis]) };
+    }
+    case 'concat': {
+      // the inputs lie side by side on the axis, so it stays whole; the other loops move every input
+      const axis = (attrs as { axis: number }).axis;
+      const map = out.map((_, j) => (j === axis ? null : j));
+      return { loops: out, ins: ins.map(() => map), outs: [seq(out.length)], whole: new Set([axis]) };
+    }
+    case 'pad': {
+      const pads = (attrs as { pads: [number, number][] }).pads;
+      const same = (j: number): boolean => pads[j]![0] === 0 && pads[j]![1] === 0;
+      return { loops: out, ins: [out.map((_, j) => (same(j) ? j : null))], outs: [seq(out.length)], whole: new Set(seq(out.length).filter((j) => !same(j))) };
+    }
+    case 'sliceGrad': {
+      // zeros of the sliced tensor's shape with g on the sliced positions: axes sliced whole move with g
+      const a = attrs as { start: number[]; step: number[]; size: number[]; shape: number[] };
+      const full = (j: number): boolean => a.start[j] === 0 && a.step[j] === 1 && a.size[j] === a.shape[j];
+      return { loops: out, ins: [out.map((_, j) => (full(j) ? j : null))], outs: [seq(out.length)], whole: new Set(seq(out.length).filter((j) => !full(j))) };
     }
     case 'conv':
     case 'convBackpropInput':
@@ -341,6 +360,8 @@ export function runSplit(b: WebGpuBackend, op: OpDef, inputs: readonly View[], a
   // no cut needed when the big inputs are only read through slices and the outputs fit
   const views = inputs.map((v) => windowed(b, v));
   if (!needsSplit(b, views, outs)) return b.run(op, views, attrs, outs);
+  // an op without a kernel runs on the CPU, which reads and writes whole buffers (no binding involved)
+  if (!b.kernels.has(op.name)) return b.fallback(op, inputs, attrs, outs);
   const rule = ruleFor(op.name, inputs, attrs, outs);
   if (!rule) return fail(b, op.name, inputs, outs, 'the op has no split rule (see docs/webgpu.md)');
   const plan = planSplit(rule, inputs, outs, b.ctx.limits, op.name !== 'copy');
@@ -394,7 +415,7 @@ export function runSplit(b: WebGpuBackend, op: OpDef, inputs: readonly View[], a
       const src = s as GpuStorage & { byteOffset?: number };
       const target = (dst as GpuStorage).pb;
       b.stream.enqueue(() => b.stream.copy(src.pb, src.byteOffset ?? 0, target, at * B, wordBytes(n * B)));
-      if (!inputs.some((v) => v.storage === s)) b.free(s);
+      if (!inputs.some((v) => v.storage === s) && !pv.some((v) => v.storage === s)) b.free(s);
     });
     for (const t of temps) b.free(t);
   }

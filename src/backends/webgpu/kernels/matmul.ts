@@ -12,7 +12,14 @@
  * last strides swapped when `transA` (likewise B), so transposed and strided
  * views are multiplied in place. Batch axes broadcast by stride 0.
  *
- * Meta: [M, N, K, batchCount, aOff, aRow, aCol, bOff, bRow, bCol, nb, batchShape(nb), aBatchStrides(nb), bBatchStrides(nb)].
+ * Split K: a product whose C tiles are too few to fill the GPU but whose K
+ * is long (a weight gradient: [768, 2048]·[2048, 768] gives 144 tiles of
+ * 64×64 for 132 SMs) is cut into S slices of K; slice s of batch z is
+ * computed as batch s·batchCount + z into partials [S, batch, M, N], and a
+ * column reduction (reduceCols.ts, coalesced) sums the S partials — in a
+ * fixed order, so results stay deterministic (no float atomics).
+ *
+ * Meta: [M, N, K, batchCount, aOff, aRow, aCol, bOff, bRow, bCol, nb, batchShape(nb), aBatchStrides(nb), bBatchStrides(nb), kSlice, slices].
  *
  * Half precision (hgemm): A and B may each be f32, f16 or bf16; the shader
  * is the same one, generated with the operands' element access (`loadElem`:
@@ -88,7 +95,10 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   let tilesN = (N + ${T - 1}) / ${T};
   let tilesM = (M + ${T - 1}) / ${T};
   let g = i32(wid.y * nwg.x + wid.x);
-  let z = g / (tilesM * tilesN);
+  let zs = g / (tilesM * tilesN); // split slice · batchCount + batch index
+  let z = zs % prm[3];
+  let kLo = (zs / prm[3]) * prm[11 + 3 * prm[10]];
+  let kHi = min(K, kLo + prm[11 + 3 * prm[10]]);
   let tm = (g / tilesN) % tilesM;
   let tn = g % tilesN;
   var aBase = prm[4];
@@ -104,16 +114,16 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   let m0 = tm * ${T}; let n0 = tn * ${T};
   // the R×R block as vec4 accumulators: no dynamically indexed private arrays (cheap to compile, kept in registers)
   ${acc}
-  for (var k0 = 0; k0 < K; k0 += ${TK}) {
+  for (var k0 = kLo; k0 < kHi; k0 += ${TK}) {
     // stage A[m0.., k0..] (T×16) and B[k0.., n0..] (16×T), ${per} values per invocation each
     for (var q = 0; q < ${per}; q++) {
       let e = i32(lid) + q * ${S * S};
       let am = e / ${TK}; let ak = e % ${TK};
       let gm = m0 + am; let gk = k0 + ak;
-      As[e] = select(0.0, ldA(aBase + gm * aRow + gk * aCol), gm < M && gk < K);
+      As[e] = select(0.0, ldA(aBase + gm * aRow + gk * aCol), gm < M && gk < kHi);
       let bk = e / ${T}; let bn = e % ${T};
       let hk = k0 + bk; let hn = n0 + bn;
-      Bs[e] = select(0.0, ldB(bBase + hk * bRow + hn * bCol), hk < K && hn < N);
+      Bs[e] = select(0.0, ldB(bBase + hk * bRow + hn * bCol), hk < kHi && hn < N);
     }
     workgroupBarrier();
     for (var k = 0; k < ${TK}; k++) {
@@ -122,8 +132,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
     }
     workgroupBarrier();
   }
-  if (z >= prm[3]) { return; }
-  let cBase = z * M * N;
+  if (zs >= prm[3] * prm[12 + 3 * prm[10]]) { return; }
+  let cBase = zs * M * N;
   let gn = n0 + tx;
   ${stores}
 }`;
@@ -144,6 +154,25 @@ function tiling(b: WebGpuBackend, M: number, N: number, batch: number): [number,
   return bigFits && Math.ceil(M / 128) * Math.ceil(N / 128) * batch >= 256 ? [128, 8] : [64, 4];
 }
 
+/** Workgroups below which a long-K product is split (about two per SM of an H100). */
+const SPLIT_BELOW = 256;
+/** Each K slice at least this long. */
+const MIN_SLICE = 256;
+
+/**
+ * How many K slices to cut a product into: enough for ~2·SPLIT_BELOW
+ * workgroups of 64×64 tiles, each slice at least MIN_SLICE long (a multiple
+ * of the K slab). 1 on SwiftShader and for products that fill the GPU.
+ */
+export function kSplit(b: WebGpuBackend, M: number, N: number, K: number, batch: number): number {
+  // NABLA_WEBGPU_SPLITK=force splits on any adapter (tests), =off never
+  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.NABLA_WEBGPU_SPLITK;
+  if (env === 'off' || (/swiftshader/i.test(b.ctx.adapterName) && env !== 'force')) return 1;
+  const groups = Math.ceil(M / 64) * Math.ceil(N / 64) * batch;
+  if (groups >= SPLIT_BELOW || K < 2 * MIN_SLICE) return 1;
+  return Math.max(1, Math.min(Math.ceil((2 * SPLIT_BELOW) / groups), Math.floor(K / MIN_SLICE)));
+}
+
 function matmulKernel(b: WebGpuBackend, a: View, bv: View, attrs: { transA: boolean; transB: boolean }, out: OutMeta): Storage | undefined {
   const floats = (d: DType): boolean => d === 'f32' || is16(d);
   if (!floats(a.dtype) || !floats(bv.dtype) || !floats(out.dtype)) return undefined;
@@ -158,17 +187,32 @@ function matmulKernel(b: WebGpuBackend, a: View, bv: View, attrs: { transA: bool
   const batch = out.shape.slice(0, -2);
   const nBatch = sizeOf(batch);
   if (sizeOf(out.shape) === 0) return b.alloc(out.dtype, 0);
-  const res = b.alloc(cType, sizeOf(out.shape));
   // op(A)[m,k] strides: (row, col) = A's last two strides, swapped for a transpose
   const [aR, aC] = attrs.transA ? [a.strides[ra - 1]!, a.strides[ra - 2]!] : [a.strides[ra - 2]!, a.strides[ra - 1]!];
   const [bR, bC] = attrs.transB ? [bv.strides[rb - 1]!, bv.strides[rb - 2]!] : [bv.strides[rb - 2]!, bv.strides[rb - 1]!];
   const aB = broadcastStrides(a.shape.slice(0, -2), a.strides.slice(0, -2), batch);
   const bB = broadcastStrides(bv.shape.slice(0, -2), bv.strides.slice(0, -2), batch);
   const nb = batch.length;
-  const ints = [M, N, K, nBatch, a.offset, aR, aC, bv.offset, bR, bC, nb, ...batch, ...aB, ...bB];
-  const [T, R] = tiling(b, M, N, nBatch);
-  const groups = Math.ceil(M / T) * Math.ceil(N / T) * nBatch;
-  b.launch(`matmul:${T}:${R}:${types.a},${types.b}->${cType}:${b.half}`, () => matmulShader(T, R, types), [a.storage, bv.storage, res], groups, ints);
+  // split K only into f32 partials (a native f16 C is written directly)
+  const S = cType === 'f32' ? kSplit(b, M, N, K, nBatch) : 1;
+  const slice = Math.max(TK, Math.ceil(K / S / TK) * TK);
+  const slices = Math.max(1, Math.ceil(K / slice));
+  const ints = [M, N, K, nBatch, a.offset, aR, aC, bv.offset, bR, bC, nb, ...batch, ...aB, ...bB, slice, slices];
+  const [T, R] = tiling(b, M, N, nBatch * slices);
+  const groups = Math.ceil(M / T) * Math.ceil(N / T) * nBatch * slices;
+  const partials = b.alloc(cType, slices * sizeOf(out.shape));
+  b.launch(`matmul:${T}:${R}:${types.a},${types.b}->${cType}:${b.half}`, () => matmulShader(T, R, types), [a.storage, bv.storage, partials], groups, ints);
+  if (slices > 1) {
+    // C = Σ_s partials[s]: a column reduction over the slices (deterministic order)
+    const n = sizeOf(out.shape);
+    const summed = b.kernels.get('sum')!([{ storage: partials, dtype: 'f32', shape: [slices, n], strides: [n, 1], offset: 0 }], { axes: [0] }, [{ shape: [n], dtype: 'f32' }])![0]!;
+    b.free(partials);
+    if (cType === out.dtype) return summed;
+    const h = b.kernels.get('astype')!([{ storage: summed, dtype: 'f32', shape: out.shape, strides: contiguousStrides(out.shape), offset: 0 }], { dtype: out.dtype }, [out])![0]!;
+    b.free(summed);
+    return h;
+  }
+  const res = partials;
   if (cType === out.dtype) return res;
   const h = b.kernels.get('astype')!([{ storage: res, dtype: 'f32', shape: out.shape, strides: contiguousStrides(out.shape), offset: 0 }], { dtype: out.dtype }, [out])![0]!;
   b.free(res);

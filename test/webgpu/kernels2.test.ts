@@ -17,7 +17,7 @@ import { gpuForTests } from './device.js';
 import { webgpuKernels } from '../../scripts/op-coverage.js';
 
 const { gpu, reason } = await gpuForTests();
-const OPS = ['scatter', 'scatterAdd', 'indexAdd', 'cummax', 'cummin', 'maxPool1d', 'fft', 'rfft', 'irfft', 'triangularSolve', 'cholesky', 'solve', 'slogdet'];
+const OPS = ['scatter', 'scatterAdd', 'indexAdd', 'cummax', 'cummin', 'maxPool1d', 'fft', 'rfft', 'irfft', 'triangularSolve', 'cholesky', 'solve', 'slogdet', 'qr'];
 const cases = allCases.filter((c) => OPS.includes(c.op));
 const title = (c: (typeof cases)[number]): string => `${c.op}${c.label ? ` (${c.label})` : ''}`;
 
@@ -157,6 +157,22 @@ describe.skipIf(!gpu)(gpu ? 'WGSL kernels for scatter, running extrema, pooling 
     const sing = nb.slogdet(nb.tensor([1, 2, 2, 4, 0, 1, 1, 0], [2, 2, 2], { backend: g }));
     expect(Array.from(await g.readF64(sing.sign))).toEqual([0, -1]);
     expect(Array.from(await g.readF64(sing.logabsdet))).toEqual([-Infinity, 0]);
+  });
+
+  it('qr of a batch of 100×70 matrices (strided) and a 20×90 wide one equals the CPU factorization', async () => {
+    for (const [m, n] of [
+      [100, 70],
+      [20, 90],
+    ] as const) {
+      const vals = rand(2 * m * n, 41 + m).map(Math.fround);
+      // a transposed view: the kernel reads through strides
+      const Ag = nb.transpose(nb.tensor(vals, [2, n, m], { backend: g }));
+      const Ac = nb.transpose(nb.tensor(vals, [2, n, m], { backend: cpu, dtype: 'f64' }));
+      const { q: qg, r: rg } = nb.qr(Ag);
+      const { q: qc, r: rc } = nb.qr(Ac);
+      expectClose(await g.readF64(qg), qc.toF64(), 1e-4, `qr ${m}×${n}: Q`);
+      expectClose(await g.readF64(rg), rc.toF64(), 1e-5, `qr ${m}×${n}: R`);
+    }
   });
 
   it('none of these ops fell back to the CPU', () => {

@@ -16,6 +16,7 @@ import { matmul } from '../../src/ops/index.js';
 import { tidy } from '../../src/core/memory.js';
 import type { Tensor } from '../../src/core/tensor.js';
 import { backward } from '../../src/autodiff/backward.js';
+import { noGrad } from '../../src/autodiff/tape.js';
 import { key, split } from '../../src/core/random.js';
 import { dispose, namedGrads, namedParameters, zeroGrad } from '../../src/nn/module.js';
 import { crossEntropy, softmax } from '../../src/ops/nn.js';
@@ -115,27 +116,40 @@ async function attention(ns: number[]): Promise<void> {
   }
 }
 
-/** FlashAttention forward + backward (the fused WGSL kernels), causal, B=4, H=16, d=64. */
-async function flash(ns: number[]): Promise<void> {
+/**
+ * FlashAttention forward + backward (the fused WGSL kernels), causal, B=4,
+ * H=16, d=64, once per kernel version (NABLA_FLASH_KERNEL, read at each
+ * call; --flash-kernels v3,v4), and the forward alone (no tape) beside it.
+ */
+async function flash(ns: number[], versions: string[]): Promise<void> {
   const [B, H, d] = [4, 16, 64];
   for (const n of ns) {
-    try {
-      const q = normal(randomKey(3), [B, H, n, d], { dtype: 'f32', requiresGrad: true });
-      const k = normal(randomKey(4), [B, H, n, d], { dtype: 'f32', requiresGrad: true });
-      const v = normal(randomKey(5), [B, H, n, d], { dtype: 'f32', requiresGrad: true });
-      const step = (): void => {
-        const loss = tidy(() => sum(flashAttention(q, k, v, { causal: true })));
-        backward(loss);
-        loss.dispose();
-        for (const t of [q, k, v]) { t.grad?.dispose(); t.grad = null; }
-      };
-      const ms = await time(step, n >= 8192 ? 1 : 2, 3);
-      record({ name: 'attention-fwd-bwd (flash)', shape: `B${B} H${H} n${n} d${d} causal`, dtype: 'f32', ms, value: (3.5 * 2 * B * H * n * n * d) / (ms * 1e9), unit: 'TFLOP/s' });
-      for (const t of [q, k, v]) t.dispose();
-    } catch (e) {
-      record({ name: 'attention-fwd-bwd (flash)', shape: `n${n}`, dtype: 'f32', error: String((e as Error).message ?? e).slice(0, 300) });
+    for (const ver of versions) {
+      process.env.NABLA_FLASH_KERNEL = ver;
+      const name = `attention-fwd-bwd (flash ${ver})`;
+      try {
+        const q = normal(randomKey(3), [B, H, n, d], { dtype: 'f32', requiresGrad: true });
+        const k = normal(randomKey(4), [B, H, n, d], { dtype: 'f32', requiresGrad: true });
+        const v = normal(randomKey(5), [B, H, n, d], { dtype: 'f32', requiresGrad: true });
+        const step = (): void => {
+          const loss = tidy(() => sum(flashAttention(q, k, v, { causal: true })));
+          backward(loss);
+          loss.dispose();
+          for (const t of [q, k, v]) { t.grad?.dispose(); t.grad = null; }
+        };
+        const ms = await time(step, n >= 8192 ? 1 : 2, 3);
+        record({ name, shape: `B${B} H${H} n${n} d${d} causal`, dtype: 'f32', ms, value: (3.5 * 2 * B * H * n * n * d) / (ms * 1e9), unit: 'TFLOP/s' });
+        // forward alone: FLOPs 2·2·B·H·n²·d halved by the mask
+        const fwd = (): void => noGrad(() => { flashAttention(q, k, v, { causal: true }).dispose(); });
+        const msF = await time(fwd, n >= 8192 ? 1 : 2, 3);
+        record({ name: `attention-fwd (flash ${ver})`, shape: `B${B} H${H} n${n} d${d} causal`, dtype: 'f32', ms: msF, value: (2 * B * H * n * n * d) / (msF * 1e9), unit: 'TFLOP/s' });
+        for (const t of [q, k, v]) t.dispose();
+      } catch (e) {
+        record({ name, shape: `n${n}`, dtype: 'f32', error: String((e as Error).message ?? e).slice(0, 300) });
+      }
     }
   }
+  delete process.env.NABLA_FLASH_KERNEL;
 }
 
 /** The GPT training step of the CPU benchmark scaled up: 12 layers, d=768, 12 heads, T=256, batch 8; AdamW. */
@@ -264,7 +278,7 @@ async function main(): Promise<void> {
     await gemm('f16', sizes);
     const only = arg('only', 'attention,flash,gpt,scan,lstm').split(',');
     if (only.includes('attention')) await attention(arg('attn-n', '1024,2048,4096').split(',').map(Number));
-    if (only.includes('flash')) await flash(arg('flash-n', '1024,2048,4096,8192,16384').split(',').map(Number));
+    if (only.includes('flash')) await flash(arg('flash-n', '1024,2048,4096,8192,16384').split(',').map(Number), arg('flash-kernels', 'v3,v4').split(','));
     if (only.includes('gpt')) await gptStep({ vocab: 256, T: 256, d: 768, heads: 12, layers: 12 }, 8);
     if (only.includes('scan')) await scan();
     if (only.includes('lstm')) await lstm();

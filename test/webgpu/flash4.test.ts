@@ -1,0 +1,111 @@
+/**
+ * FlashAttention v4 (kernels/flash4.ts) equals naive attention (attentionRef,
+ * float64 on the CPU) in values and in the gradients of q, k and v: causal
+ * and not, head dims 32, 64, 128 and odd ones (scalar loads, padded chunks),
+ * lengths that are not multiples of the tiles (1, 17, 100, 257), B·H > 1 with
+ * grouped-query heads; row reductions by subgroup shuffles (SwiftShader's
+ * subgroups have 4 lanes: the 4-lane key groups reduce by shuffles alone, the
+ * 8-lane ones by shuffles then workgroup memory) and without subgroups, and
+ * with small tiles forced. One case runs the old v3 kernels for comparison.
+ */
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import * as nb from '../../src/index.js';
+import { releaseWebGpu } from '../../src/backends/webgpu/index.js';
+import { setFlash4Overrides, flash4Plan, type Flash4Overrides } from '../../src/backends/webgpu/kernels/flash4.js';
+import { attentionRef, flashAttention } from '../../src/zoo/attention/index.js';
+import { expectClose } from '../helpers/check.js';
+import { mulberry32, randn } from '../helpers/rng.js';
+import { gpuForTests } from './device.js';
+
+const { gpu, reason } = await gpuForTests();
+
+interface Case {
+  b: number;
+  h: number;
+  hkv: number;
+  nq: number;
+  nk: number;
+  d: number;
+  dv: number;
+  causal: boolean;
+  over?: Flash4Overrides;
+  kernel?: 'v3';
+}
+
+/**
+ * Each new head-dim pair compiles four shaders, which SwiftShader takes
+ * seconds to do: the default set covers d = 64 (the benchmarked dims), an
+ * odd pair and the reduction paths; NABLA_TEST_FLASH_ALL=1 adds d = 32, 128,
+ * forced small tiles and an n = 1 case with dims that differ from the rest.
+ */
+const cases: Case[] = [
+  { b: 2, h: 2, hkv: 2, nq: 100, nk: 100, d: 64, dv: 64, causal: true },
+  { b: 1, h: 2, hkv: 1, nq: 17, nk: 257, d: 64, dv: 64, causal: false },
+  { b: 1, h: 2, hkv: 2, nq: 1, nk: 17, d: 64, dv: 64, causal: true },
+  { b: 1, h: 2, hkv: 2, nq: 100, nk: 100, d: 64, dv: 64, causal: true, over: { subgroups: false } },
+  // d = 7: the forward's 8-lane key groups reduce by 4-lane shuffles, then workgroup memory
+  { b: 2, h: 4, hkv: 2, nq: 23, nk: 29, d: 7, dv: 5, causal: true },
+  { b: 1, h: 2, hkv: 1, nq: 1, nk: 1, d: 7, dv: 5, causal: false },
+  { b: 1, h: 2, hkv: 1, nq: 30, nk: 30, d: 16, dv: 16, causal: true, kernel: 'v3' },
+];
+const more: Case[] = [
+  { b: 2, h: 2, hkv: 1, nq: 40, nk: 257, d: 32, dv: 32, causal: true },
+  { b: 1, h: 2, hkv: 2, nq: 33, nk: 33, d: 32, dv: 32, causal: false, over: { subgroups: false } },
+  { b: 1, h: 2, hkv: 2, nq: 37, nk: 37, d: 128, dv: 128, causal: true },
+  { b: 1, h: 3, hkv: 3, nq: 1, nk: 1, d: 20, dv: 12, causal: true },
+  { b: 1, h: 2, hkv: 2, nq: 50, nk: 50, d: 64, dv: 64, causal: true, over: { maxRows: 16, maxKeys: 8 } },
+];
+if (process.env.NABLA_TEST_FLASH_ALL === '1') cases.push(...more);
+
+describe.skipIf(!gpu)(gpu ? 'flashAttention v4 on webgpu' : `flashAttention v4 on webgpu (skipped: ${reason})`, () => {
+  const g = gpu!;
+  afterEach(() => {
+    setFlash4Overrides({});
+    delete process.env.NABLA_FLASH_KERNEL;
+  });
+  afterAll(async () => {
+    await releaseWebGpu();
+  });
+
+  it('plans tiles within the device limits for the head dims it serves', () => {
+    for (const d of [5, 7, 32, 64, 128]) {
+      const p = flash4Plan(g, d, d)!;
+      expect(p, `d ${d}`).toBeDefined();
+      for (const t of [p.fwd, p.dq, p.dkv]) expect((t.rows * t.keys) / 16).toBeLessThanOrEqual(g.ctx.limits.maxWorkgroupSize);
+    }
+  });
+
+  for (const c of cases) {
+    it(`equals naive attention, values and gradients: ${JSON.stringify(c)}`, async () => {
+      setFlash4Overrides(c.over ?? {});
+      // v4 runs only when a tiling fits (else the v3 kernels would answer silently)
+      if (!c.kernel) expect(flash4Plan(g, c.d, c.dv)).toBeDefined();
+      if (c.kernel) process.env.NABLA_FLASH_KERNEL = c.kernel;
+      const rng = mulberry32(c.nq * 131 + c.nk * 7 + c.d);
+      const gen = (n: number): number[] => Array.from({ length: n }, () => randn(rng));
+      const shapes = [
+        [c.b, c.h, c.nq, c.d],
+        [c.b, c.hkv, c.nk, c.d],
+        [c.b, c.hkv, c.nk, c.dv],
+      ];
+      const vals = shapes.map((s) => gen(s.reduce((a, x) => a * x, 1)).map(Math.fround));
+      const ct = gen(c.b * c.h * c.nq * c.dv);
+      await nb.scope(async () => {
+        const xs64 = shapes.map((s, i) => nb.tensor(vals[i]!, s, { dtype: 'f64', backend: nb.cpu() }));
+        const ct64 = nb.tensor(ct, [c.b, c.h, c.nq, c.dv], { dtype: 'f64', backend: nb.cpu() });
+        const f64 = (q: nb.Tensor, k: nb.Tensor, v: nb.Tensor): nb.Tensor => nb.sum(nb.mul(attentionRef(q, k, v, { causal: c.causal }), ct64));
+        const ref = attentionRef(xs64[0]!, xs64[1]!, xs64[2]!, { causal: c.causal }).toF64();
+        const refGrads = (nb.grad(f64, { argnums: [0, 1, 2] })(...xs64) as nb.Tensor[]).map((t) => t.toF64());
+
+        const xs = shapes.map((s, i) => nb.tensor(vals[i]!, s, { backend: g }));
+        const ctg = nb.tensor(ct, [c.b, c.h, c.nq, c.dv], { backend: g });
+        g.fallbacks.clear();
+        const out = flashAttention(xs[0]!, xs[1]!, xs[2]!, { causal: c.causal });
+        const grads = nb.grad((q: nb.Tensor, k: nb.Tensor, v: nb.Tensor) => nb.sum(nb.mul(flashAttention(q, k, v, { causal: c.causal }), ctg)), { argnums: [0, 1, 2] })(...xs) as nb.Tensor[];
+        expectClose(await g.readF64(out), ref, 1e-5, 'flash output');
+        for (let i = 0; i < 3; i++) expectClose(await g.readF64(grads[i]!), refGrads[i]!, 1e-4, `flash d${'qkv'[i]}`);
+        expect([...g.fallbacks.keys()]).toEqual([]);
+      });
+    }, 300_000);
+  }
+});

@@ -105,6 +105,16 @@ export const matmulOp = defineOp<MatmulAttrs>({
     const [a, b] = ctx.inputs as [Tensor, Tensor];
     const { transA: tA, transB: tB } = ctx.attrs;
     const ga = tA ? matmulT(b, g!, tB, true) : matmulT(g!, b, false, !tB);
+    if (b.shape.length === 2 && a.shape.length > 2 && !tA) {
+      // B is shared by every batch element (a linear layer on [batch, T, d]): fold the batch
+      // into the rows, one [rows, K]ᵀ·[rows, N] product instead of a batched product summed over the batch
+      const K = a.shape[a.shape.length - 1]!;
+      const N = g!.shape[g!.shape.length - 1]!;
+      const rows = sizeOf(a.shape) / K;
+      const a2 = reshape(a, [rows, K]);
+      const g2 = reshape(g!, [rows, N]);
+      return [sumTo(ga, a.shape), tB ? matmulT(g2, a2, true, false) : matmulT(a2, g2, true, false)];
+    }
     const gb = tB ? matmulT(g!, a, true, tA) : matmulT(a, g!, !tA, false);
     return [sumTo(ga, a.shape), sumTo(gb, b.shape)];
   },

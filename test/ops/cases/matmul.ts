@@ -85,6 +85,9 @@ export const matmulCases: OpCase[] = [
   mmT([2, 4, 3], [4, 5], true, false),
   mmT([3, 4], [2, 5, 4], false, true),
   mmT([4, 3], [5, 4], true, true),
+  // a shared 2-D B under a batched A: its gradient folds the batch into one product
+  mm([2, 3, 3, 4], [4, 5], 'batched A @ shared B', { secondOrder: true }),
+  mmT([2, 3, 4], [5, 4], false, true),
   {
     op: 'matmul',
     label: 'dot',

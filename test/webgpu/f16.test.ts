@@ -237,7 +237,12 @@ describe.skipIf(!gpu)(gpu ? 'f16 and bf16 on webgpu' : `f16 and bf16 on webgpu (
         return losses;
       };
       const cpuLosses = await run(nb.cpu());
+      await g.sync();
+      const base = g.pool.liveBytes;
       const gpuLosses = await run(g);
+      await g.sync();
+      // the 16-bit copies, casts and widened kernels' temporaries are all given back
+      expect(g.pool.liveBytes).toBe(base);
       expectClose(gpuLosses, cpuLosses, TOL[p], `autocast ${p} loss curve webgpu vs cpu`);
       expect(cpuLosses[4]!).toBeLessThan(cpuLosses[0]!);
     }

@@ -14,8 +14,8 @@
  * Where the CPU throws (a zero pivot in triangularSolve, a matrix that is not
  * positive definite in cholesky) the device cannot: the result holds inf or
  * NaN from that column on. solve and slogdet (LU with pivoting) are in
- * lu.ts, qr (Householder) in qr.ts; eigh and svd (iterations to
- * convergence) run on the CPU fallback.
+ * lu.ts, qr (Householder) in qr.ts, eigh (parallel Jacobi) in eigh.ts;
+ * svd runs on the CPU fallback.
  */
 import type { Kernel, OutMeta, Storage, View } from '../../backend.js';
 import { sizeOf } from '../../../core/shape.js';
@@ -23,6 +23,7 @@ import type { WebGpuBackend } from '../backend.js';
 import { MATH, META, broadcastStrides, mainHeader } from '../wgsl.js';
 import { registerLu } from './lu.js';
 import { registerQr } from './qr.js';
+import { registerEigh } from './eigh.js';
 
 const WG = 64;
 
@@ -146,4 +147,5 @@ export function registerLinalg(b: WebGpuBackend): void {
   b.kernels.set('cholesky', Object.assign(chol, { dtypes: ['f32'] as const }));
   registerLu(b);
   registerQr(b);
+  registerEigh(b);
 }

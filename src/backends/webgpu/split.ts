@@ -304,12 +304,19 @@ export function planSplit(
         if (fits(d, mid, placed)) lo = mid;
         else hi = mid - 1;
       }
+      // a 16-bit output shares 32-bit words between neighbours: its pieces must start on a word (even ranges of odd rows)
+      const slabs = outs.map((m, o) => (placed[o] && bytesOf(m.dtype) < 4 ? sizeOf(m.shape.slice(d + 1)) : 0));
+      const even = slabs.some((e) => e % 2 === 1);
+      if (even && lo < n) {
+        if (lo < 2) return `a 16-bit output's pieces would start inside a 32-bit word`;
+        lo -= lo % 2;
+      }
       const chunks = Math.ceil(n / lo);
       const pieces = before * chunks;
       if (pieces > MAX_PIECES) return `it would take ${pieces} pieces (at most ${MAX_PIECES})`;
       const stacked = outs.find((m, o) => !placed[o] && pieces * sizeOf(m.shape) * bytesOf(m.dtype) > limit);
       if (stacked) return `the ${pieces} partial results of an output ${shapeStr(stacked.shape)} would not fit one binding`;
-      return { d, r: Math.ceil(n / chunks), pieces, placed };
+      return { d, r: even ? lo : Math.ceil(n / chunks), pieces, placed };
     }
     before *= n;
   }

@@ -9,7 +9,7 @@
  * staged in workgroup memory as vec4 rows whose 16-byte chunks are XOR-
  * swizzled by row (chunk k of row r lives at k ^ (r & 7)), so the lanes of
  * a warp reading consecutive rows at one chunk hit distinct banks; dot
- * products are vec4. Probability tiles are written one vec4 per row per
+ * products are vec4 FMAs. Probability tiles are written one vec4 per row per
  * invocation with the keys permuted (chunk tx holds keys tx, tx+W, tx+2W,
  * tx+3W), and the product with V reads V's rows in the same order.
  *
@@ -94,6 +94,34 @@ function load(dst: string, src: string, rows: number, dim: number, T: number, gr
   }`;
 }
 
+/**
+ * A key tile loaded one step ahead through registers: `fetch(j)` issues the
+ * global reads of the tile at key j into registers, `commit(j)` stores them
+ * into workgroup memory, so the reads of the next tile are in flight while
+ * the current one is computed on. Head dims that are not multiples of 4 (and
+ * tiles that would take more than `cap` vec4 registers per lane) load
+ * synchronously in `commit` instead.
+ */
+interface Staged {
+  decl: string;
+  fetch: (j: string) => string;
+  commit: (j: string) => string;
+}
+function staged(id: string, dst: string, src: string, rows: number, dim: number, T: number, rowBase: string, limit: string, cap: number): Staged {
+  const n4 = Math.ceil(dim / 4);
+  const total = rows * n4;
+  const per = Math.ceil(total / T);
+  if (dim % 4 !== 0 || per > cap) return { decl: '', fetch: () => '', commit: (j) => load(dst, src, rows, dim, T, `${rowBase} + ${j} + r`, `${j} + r < ${limit}`) };
+  const u = Array.from({ length: per }, (_, i) => i);
+  const idx = (i: number): string => `let e = i32(lid) + ${T * i}; let r = e / ${n4}; let k = e % ${n4};`;
+  const guard = (i: number): string => ((i + 1) * T > total ? `e < ${total} && ` : '');
+  return {
+    decl: u.map((i) => `var ${id}${i} = vec4f(0.0);`).join(' '),
+    fetch: (j) => u.map((i) => `{ ${idx(i)} ${id}${i} = vec4f(0.0); if (${guard(i)}${j} + r < ${limit}) { ${id}${i} = ${src}[(${rowBase} + ${j} + r) * ${n4} + k]; } }`).join('\n    '),
+    commit: () => u.map((i) => `{ ${idx(i)} ${guard(i) ? `if (e < ${total}) { ` : ''}${dst}[${at('r', 'k', n4)}] = ${id}${i};${guard(i) ? ' }' : ''} }`).join('\n    '),
+  };
+}
+
 const arr = (dim: number): string => (dim % 4 === 0 ? 'array<vec4f>' : 'array<f32>');
 const R4 = [0, 1, 2, 3];
 
@@ -101,10 +129,14 @@ const R4 = [0, 1, 2, 3];
 function scoreTile(s: string, A: string, rowA: (r: number) => string, B: string, rowB: (c: number) => string, n4: number): string {
   const la = R4.map((r) => `let a${r} = ${A}[${at(rowA(r), 'k', n4)}];`).join(' ');
   const lb = R4.map((c) => `let b${c} = ${B}[${at(rowB(c), 'k', n4)}];`).join(' ');
-  const acc = R4.map((r) => `${s}${r} += vec4f(${R4.map((c) => `dot(a${r}, b${c})`).join(', ')});`).join('\n    ');
+  // B's chunks transposed to one vec4 per component, so each update is a vec4 FMA
+  // (a dot product plus an add would cost five instructions per four products)
+  const bt = [...XYZW].map((x) => `let b${x} = vec4f(${R4.map((c) => `b${c}.${x}`).join(', ')});`).join(' ');
+  const acc = R4.map((r) => [...XYZW].map((x) => `${s}${r} = fma(vec4f(a${r}.${x}), b${x}, ${s}${r});`).join(' ')).join('\n    ');
   return `for (var k = 0; k < ${n4}; k++) {
     ${la}
     ${lb}
+    ${bt}
     ${acc}
   }`;
 }
@@ -206,6 +238,8 @@ export const flash4ForwardWgsl = (d: number, dv: number, t: Tiles, sg: number): 
   const [DP4, DVP4] = [n4(d), n4(dv)];
   const NQc = Math.ceil(DVP4 / W);
   const needRed = Math.min(sg, W) < W;
+  const kS = staged('pk', 'Ks', 'K', t.keys, d, T, 'kRow0', 'NK', 8);
+  const vS = staged('pv', 'Vs', 'V', t.keys, dv, T, 'kRow0', 'NK', 8 - Math.ceil((t.keys * DP4) / T));
   const rows = (r: number): string => `ty + ${TY * r}`;
   const storeO = R4.map((r) => {
     const st: string[] = [];
@@ -250,10 +284,17 @@ ${MAIN(T)}
   ${decl('a', NQc)}
   let lastRow = min(NQ - 1, i0 + ${t.rows - 1});
   let jEnd = select(NK, min(NK, lastRow + shift + 1), causal);
+  ${kS.decl} ${vS.decl}
+  if (jEnd > 0) { ${kS.fetch('0')} ${vS.fetch('0')} }
   for (var j0 = 0; j0 < jEnd; j0 += ${t.keys}) {
-    ${load('Ks', 'K', t.keys, d, T, 'kRow0 + j0 + r', 'j0 + r < NK')}
-    ${load('Vs', 'V', t.keys, dv, T, 'kRow0 + j0 + r', 'j0 + r < NK')}
+    ${kS.commit('j0')}
+    ${vS.commit('j0')}
     workgroupBarrier();
+    if (j0 + ${t.keys} < jEnd) {
+      let jn = j0 + ${t.keys};
+      ${kS.fetch('jn')}
+      ${vS.fetch('jn')}
+    }
     var s0 = vec4f(0.0); var s1 = vec4f(0.0); var s2 = vec4f(0.0); var s3 = vec4f(0.0);
     ${scoreTile('s', 'Qs', rows, 'Ks', (c) => `tx + ${W * c}`, DP4)}
     if (j0 + ${t.keys} > NK || (causal && j0 + ${t.keys - 1} > i0 + shift)) {
@@ -309,6 +350,8 @@ export const flash4DqWgsl = (d: number, dv: number, t: Tiles): string => {
   const [DP4, DVP4] = [n4(d), n4(dv)];
   const NQc = Math.ceil(DP4 / W);
   const rows = (r: number): string => `ty + ${TY * r}`;
+  const kS = staged('pk', 'Ks', 'K', t.keys, d, T, 'kRow0', 'NK', 8);
+  const vS = staged('pv', 'VS', 'V', t.keys, dv, T, 'kRow0', 'NK', 8 - Math.ceil((t.keys * DP4) / T));
   const store = R4.map((r) => {
     const st: string[] = [];
     for (let q = 0; q < NQc; q++) {
@@ -350,10 +393,17 @@ ${MAIN(T)}
   ${decl('a', NQc)}
   let lastRow = min(NQ - 1, i0 + ${t.rows - 1});
   let jEnd = select(NK, min(NK, lastRow + shift + 1), causal);
+  ${kS.decl} ${vS.decl}
+  if (jEnd > 0) { ${kS.fetch('0')} ${vS.fetch('0')} }
   for (var j0 = 0; j0 < jEnd; j0 += ${t.keys}) {
-    ${load('Ks', 'K', t.keys, d, T, 'kRow0 + j0 + r', 'j0 + r < NK')}
-    ${load('VS', 'V', t.keys, dv, T, 'kRow0 + j0 + r', 'j0 + r < NK')}
+    ${kS.commit('j0')}
+    ${vS.commit('j0')}
     workgroupBarrier();
+    if (j0 + ${t.keys} < jEnd) {
+      let jn = j0 + ${t.keys};
+      ${kS.fetch('jn')}
+      ${vS.fetch('jn')}
+    }
     var s0 = vec4f(0.0); var s1 = vec4f(0.0); var s2 = vec4f(0.0); var s3 = vec4f(0.0);
     ${scoreTile('s', 'Qs', rows, 'Ks', (c) => `tx + ${W * c}`, DP4)}
     var t0 = vec4f(0.0); var t1 = vec4f(0.0); var t2 = vec4f(0.0); var t3 = vec4f(0.0);

@@ -53,6 +53,28 @@ export function storeHalfAtomic(buf: string, idx: string, bits: string): string 
     atomicAnd(&${buf}[w_], ~(0xffffu << sh_)); atomicOr(&${buf}[w_], (${bits} & 0xffffu) << sh_); }`;
 }
 
+/** Whether a kernel's fresh output of dtype `d` is written two packed halves (one 32-bit word) per invocation. */
+export const pairsOut = (d: DType, mode: HalfMode): boolean => is16(d) && !nativeHalf(d, mode);
+
+/**
+ * The body of `main` (after `mainHeader`) of a kernel that defines
+ * `fn value(e: i32) -> <stored form>` and fills a fresh contiguous `out` of
+ * prm[0] elements: one element per invocation, or for packed halves one word
+ * (elements 2w, 2w+1; the upper half of an odd end left 0), so no two
+ * invocations share a word. Launch `outThreads(n)` invocations.
+ */
+export function storeMain(out: DType, mode: HalfMode): string {
+  if (!pairsOut(out, mode)) return '  if (gi >= prm[0]) { return; }\n  out[gi] = value(gi);';
+  return `  let e = gi * 2;
+  if (e >= prm[0]) { return; }
+  var w = value(e) & 0xffffu;
+  if (e + 1 < prm[0]) { w = w | (value(e + 1) << 16u); }
+  out[gi] = w;`;
+}
+
+/** Invocations `storeMain` needs for n output elements. */
+export const outThreads = (out: DType, mode: HalfMode, n: number): number => (pairsOut(out, mode) ? Math.ceil(n / 2) : n);
+
 /** The `enable f16;` directive a shader needs when any of its dtypes is native f16 (must open the module). */
 export const enableF16 = (mode: HalfMode, dtypes: readonly DType[]): string => (dtypes.some((d) => nativeHalf(d, mode)) ? 'enable f16;\n' : '');
 

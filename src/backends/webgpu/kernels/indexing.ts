@@ -7,13 +7,16 @@
  * Accumulation order between invocations is unspecified, so sums with
  * duplicate indices may differ in the last bits from run to run.
  *
+ * gather and indexSelect move elements in their stored form, packed f16/bf16
+ * included: an invocation writes one output word, i.e. two halves (`storeMain`).
+ *
  * Indices are not range-checked on the device (the CPU path throws): a
  * negative index counts from the end, one out of range is clamped.
  */
 import type { Kernel, OutMeta, Storage, View } from '../../backend.js';
 import { sizeOf } from '../../../core/shape.js';
 import type { WebGpuBackend } from '../backend.js';
-import { META, mainHeader, storeType } from '../wgsl.js';
+import { META, arrayType, enableF16, layoutKey, loadElem, mainHeader, outThreads, storeMain } from '../wgsl.js';
 import { copyKernel } from './elementwise.js';
 
 const WG = 64;
@@ -34,15 +37,15 @@ function gatherKernel(b: WebGpuBackend, x: View, index: View, axis: number, out:
   const res = b.alloc(out.dtype, n);
   if (n === 0) return res;
   const ints = [n, nd, ...out.shape, ...x.strides, ...index.strides, x.offset, index.offset, axis, x.shape[axis]!];
-  const st = storeType(x.dtype);
+  const st = arrayType(x.dtype, b.half);
+  const lk = layoutKey(x.dtype, b.half);
   const tail = 2 + 3 * nd;
-  const code = (): string => `// gather:${st} nd=${nd}
+  const code = (): string => `${enableF16(b.half, [x.dtype])}// gather:${lk} nd=${nd}
 ${META}
 @group(0) @binding(1) var<storage, read> X: array<${st}>;
 @group(0) @binding(2) var<storage, read> I: array<i32>;
 @group(0) @binding(3) var<storage, read_write> out: array<${st}>;
-${mainHeader(WG)}
-  if (gi >= prm[0]) { return; }
+fn value(gi: i32) -> ${st} {
   var px = prm[${tail}];
   var pi = prm[${tail + 1}];
   let axis = prm[${tail + 2}];
@@ -54,9 +57,12 @@ ${mainHeader(WG)}
       if (d != axis) { px += c * prm[${2 + nd} + d]; }
     } }
   let j = ${fixIndex('I[pi]', `prm[${tail + 3}]`)};
-  out[gi] = X[px + j * prm[${2 + nd} + axis]];
+  return ${loadElem('X', `px + j * prm[${2 + nd} + axis]`, x.dtype, b.half)};
+}
+${mainHeader(WG)}
+${storeMain(x.dtype, b.half)}
 }`;
-  b.launch(`gather:${st}:${nd}`, code, [x.storage, index.storage, res], Math.ceil(n / WG), ints);
+  b.launch(`gather:${lk}:${nd}`, code, [x.storage, index.storage, res], Math.ceil(outThreads(x.dtype, b.half, n) / WG), ints);
   return res;
 }
 
@@ -67,23 +73,26 @@ function indexSelectKernel(b: WebGpuBackend, x: View, index: View, axis: number,
   const res = b.alloc(out.dtype, n);
   if (n === 0) return res;
   const ints = [n, nd, ...out.shape, ...x.strides, x.offset, index.strides[0]!, index.offset, axis, x.shape[axis]!];
-  const st = storeType(x.dtype);
+  const st = arrayType(x.dtype, b.half);
+  const lk = layoutKey(x.dtype, b.half);
   const tail = 2 + 2 * nd;
-  const code = (): string => `// indexSelect:${st} nd=${nd}
+  const code = (): string => `${enableF16(b.half, [x.dtype])}// indexSelect:${lk} nd=${nd}
 ${META}
 @group(0) @binding(1) var<storage, read> X: array<${st}>;
 @group(0) @binding(2) var<storage, read> I: array<i32>;
 @group(0) @binding(3) var<storage, read_write> out: array<${st}>;
-${mainHeader(WG)}
-  if (gi >= prm[0]) { return; }
+fn value(gi: i32) -> ${st} {
   var px = prm[${tail}];
   let axis = prm[${tail + 3}];
   var ax = 0;
   ${offsetLoop(nd, [{ v: 'px', at: `${2 + nd}` }], 'axis')}
   let j = ${fixIndex(`I[prm[${tail + 2}] + ax * prm[${tail + 1}]]`, `prm[${tail + 4}]`)};
-  out[gi] = X[px + j * prm[${2 + nd} + axis]];
+  return ${loadElem('X', `px + j * prm[${2 + nd} + axis]`, x.dtype, b.half)};
+}
+${mainHeader(WG)}
+${storeMain(x.dtype, b.half)}
 }`;
-  b.launch(`indexSelect:${st}:${nd}`, code, [x.storage, index.storage, res], Math.ceil(n / WG), ints);
+  b.launch(`indexSelect:${lk}:${nd}`, code, [x.storage, index.storage, res], Math.ceil(outThreads(x.dtype, b.half, n) / WG), ints);
   return res;
 }
 
@@ -147,8 +156,9 @@ export function registerIndexing(b: WebGpuBackend): void {
   const scatterAdd: Kernel = ([x, i, s], a, [o]) => (x!.dtype === 'f32' && i!.dtype === 'i32' ? [addAtKernel(b, 'scatter', x!, i!, s!, ax(a), o!)] : undefined);
   const indexAdd: Kernel = ([x, i, s], a, [o]) => (x!.dtype === 'f32' && i!.dtype === 'i32' ? [addAtKernel(b, 'index', x!, i!, s!, ax(a), o!)] : undefined);
   const all = ['f32', 'f16', 'bf16', 'i32', 'bool'] as const;
-  b.kernels.set('gather', Object.assign(gather, { dtypes: all }));
-  b.kernels.set('indexSelect', Object.assign(select, { dtypes: all }));
+  // gather and indexSelect read and write packed halves themselves (storeMain: a word per invocation)
+  b.kernels.set('gather', Object.assign(gather, { dtypes: all, packedHalves: true }));
+  b.kernels.set('indexSelect', Object.assign(select, { dtypes: all, packedHalves: true }));
   b.kernels.set('scatterAdd', Object.assign(scatterAdd, { dtypes: ['f32'] as const }));
   b.kernels.set('indexAdd', Object.assign(indexAdd, { dtypes: ['f32'] as const }));
 }

@@ -16,7 +16,7 @@ import { checkOpOnGpu } from './gpuCheck.js';
 import { gpuForTests } from './device.js';
 
 const { gpu, reason } = await gpuForTests();
-const OPS = ['triangularSolve', 'cholesky', 'solve', 'slogdet', 'qr', 'eigh'];
+const OPS = ['triangularSolve', 'cholesky', 'solve', 'slogdet', 'qr', 'eigh', 'svd'];
 const cases = allCases.filter((c) => OPS.includes(c.op));
 const title = (c: (typeof cases)[number]): string => `${c.op}${c.label ? ` (${c.label})` : ''}`;
 
@@ -101,6 +101,30 @@ describe.skipIf(!gpu)(gpu ? 'WGSL linear-algebra kernels' : `WGSL linear-algebra
       expectClose(await g.readF64(eg.values), ec.values.toF64(), 1e-5, `eigh ${n}: values`);
       expectClose(await g.readF64(eg.vectors), ec.vectors.toF64(), 2e-4, `eigh ${n}: vectors`);
     }
+  });
+
+  it('svd of a tall 60×21 batch (strided), a wide 15×40 matrix, and one with a zero singular value, against the CPU', async () => {
+    for (const [m, n] of [
+      [60, 21],
+      [15, 40],
+    ] as const) {
+      const vals = rand(2 * m * n, 61 + m).map(Math.fround);
+      const Ag = nb.transpose(nb.tensor(vals, [2, n, m], { backend: g }));
+      const Ac = nb.transpose(nb.tensor(vals, [2, n, m], { backend: cpu, dtype: 'f64' }));
+      const sg = nb.svd(Ag);
+      const sc = nb.svd(Ac);
+      expectClose(await g.readF64(sg.s), sc.s.toF64(), 1e-5, `svd ${m}×${n}: s`);
+      expectClose(await g.readF64(sg.u), sc.u.toF64(), 2e-4, `svd ${m}×${n}: U`);
+      expectClose(await g.readF64(sg.vt), sc.vt.toF64(), 2e-4, `svd ${m}×${n}: Vᵀ`);
+    }
+    // column 1 is zero: σ = 0, and U's last column is completed to an orthonormal set
+    const z = [1, 0, 2, 3, 0, 1, 0, 0, 4, 2, 0, 1];
+    const sz = nb.svd(nb.tensor(z, [4, 3], { backend: g }));
+    const s = await g.readF64(sz.s);
+    expectClose(s, nb.svd(nb.tensor(z, [4, 3], { backend: cpu, dtype: 'f64' })).s.toF64(), 1e-6, 'svd of a rank-2 matrix: s');
+    expect(s[2]).toBe(0);
+    const utu = await g.readF64(nb.matmul(nb.transpose(sz.u), sz.u));
+    expectClose(utu, nb.eye(3, 3, { backend: cpu, dtype: 'f64' }).toF64(), 1e-6, 'UᵀU = I');
   });
 
   it('none of these ops fell back to the CPU', () => {

@@ -14,8 +14,9 @@
  * Where the CPU throws (a zero pivot in triangularSolve, a matrix that is not
  * positive definite in cholesky) the device cannot: the result holds inf or
  * NaN from that column on. solve and slogdet (LU with pivoting) are in
- * lu.ts, qr (Householder) in qr.ts, eigh (parallel Jacobi) in eigh.ts;
- * svd runs on the CPU fallback.
+ * lu.ts, qr (Householder) in qr.ts, eigh (parallel Jacobi) in eigh.ts,
+ * svd (one-sided Jacobi) in svd.ts; randomizedSvd (host random numbers)
+ * runs on the CPU fallback.
  */
 import type { Kernel, OutMeta, Storage, View } from '../../backend.js';
 import { sizeOf } from '../../../core/shape.js';
@@ -24,6 +25,7 @@ import { MATH, META, broadcastStrides, mainHeader } from '../wgsl.js';
 import { registerLu } from './lu.js';
 import { registerQr } from './qr.js';
 import { registerEigh } from './eigh.js';
+import { registerSvd } from './svd.js';
 
 const WG = 64;
 
@@ -148,4 +150,5 @@ export function registerLinalg(b: WebGpuBackend): void {
   registerLu(b);
   registerQr(b);
   registerEigh(b);
+  registerSvd(b);
 }

@@ -82,7 +82,9 @@ describe.skipIf(!gpu)(gpu ? 'webgpu matmul tilings' : `webgpu matmul tilings (sk
     expect(kSplit(gpu!, 768, 768, 2048, 1)).toBe(1); // SwiftShader: off unless forced
     process.env.NABLA_WEBGPU_SPLITK = 'force';
     try {
-      expect(kSplit(gpu!, 768, 768, 2048, 1)).toBeGreaterThan(1); // 144 tiles of 64²
+      expect(kSplit(gpu!, 768, 768, 2048, 1)).toBe(8); // 36 tiles of 128²: 8 slices of 256 give 288 workgroups
+      expect(kSplit(gpu!, 768, 3072, 2048, 1)).toBe(2); // 144 tiles of 128²
+      expect(kSplit(gpu!, 70, 40, 1100, 1)).toBe(4); // too few even for 64² tiles: as many slices as K allows
       expect(kSplit(gpu!, 2048, 2048, 2048, 1)).toBe(1); // 1024 tiles: fills the GPU
       expect(kSplit(gpu!, 768, 768, 256, 1)).toBe(1); // K too short to slice
     } finally {

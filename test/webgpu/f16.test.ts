@@ -241,8 +241,9 @@ describe.skipIf(!gpu)(gpu ? 'f16 and bf16 on webgpu' : `f16 and bf16 on webgpu (
       const base = g.pool.liveBytes;
       const gpuLosses = await run(g);
       await g.sync();
-      // the 16-bit copies, casts and widened kernels' temporaries are all given back
-      expect(g.pool.liveBytes).toBe(base);
+      // the 16-bit copies, casts and widened kernels' temporaries are all given back (≤: a tensor an
+      // earlier test left to the garbage collector may be finalised meanwhile)
+      expect(g.pool.liveBytes).toBeLessThanOrEqual(base);
       expectClose(gpuLosses, cpuLosses, TOL[p], `autocast ${p} loss curve webgpu vs cpu`);
       expect(cpuLosses[4]!).toBeLessThan(cpuLosses[0]!);
     }

@@ -16,7 +16,7 @@ import type { Kernel, OutMeta, Storage, View } from '../../backend.js';
 import type { DType } from '../../../core/dtype.js';
 import { sizeOf } from '../../../core/shape.js';
 import type { WebGpuBackend } from '../backend.js';
-import { KERNEL_DTYPES_16, MATH, MATH_F16, META, arrayType, broadcastStrides, collapse, conv, enableF16, is16, isFloatish, kernelDtype16 as kernelDtype, layoutKey, loadElem, mainHeader, metaF, nativeHalf, storeAs, storeHalfAtomic, type HalfMode } from '../wgsl.js';
+import { KERNEL_DTYPES_16, MATH, MATH_F16, META, arrayType, broadcastStrides, collapse, conv, enableF16, is16, isFloatish, kernelDtype16 as kernelDtype, layoutKey, loadElem, mainHeader, metaF, nativeHalf, pairsOut, storeAs, storeHalfAtomic, storeMain, type HalfMode } from '../wgsl.js';
 
 const WG = 64;
 
@@ -117,7 +117,7 @@ export interface ElementwiseSpec {
 }
 
 /** Whether a shader writes its output two halves per invocation (a fresh packed f16/bf16 output). */
-const pairs = (s: ElementwiseSpec): boolean => is16(s.out) && !nativeHalf(s.out, s.mode) && !s.into;
+const pairs = (s: ElementwiseSpec): boolean => pairsOut(s.out, s.mode) && !s.into;
 
 /**
  * The WGSL of one elementwise shader. `value(e)` computes element e in the
@@ -140,15 +140,11 @@ export function elementwiseShader(s: ElementwiseSpec): string {
   const store = type === 'raw' ? expr : storeAs(expr, type, s.out, mode);
   const atomic = is16(s.out) && !nativeHalf(s.out, mode) && s.into;
   const outType = atomic ? 'atomic<u32>' : arrayType(s.out, mode);
-  const main = pairs(s)
-    ? `  let e = gi * 2;
-  if (e >= prm[0]) { return; }
-  var w = value(e) & 0xffffu;
-  if (e + 1 < prm[0]) { w = w | (value(e + 1) << 16u); }
-  out[gi] = w;`
+  const main = !s.into
+    ? storeMain(s.out, mode)
     : `  if (gi >= prm[0]) { return; }
   let v = value(gi);
-  ${atomic ? storeHalfAtomic('out', 'op_', 'v') : `out[${s.into ? 'op_' : 'gi'}] = v;`}`;
+  ${atomic ? storeHalfAtomic('out', 'op_', 'v') : 'out[op_] = v;'}`;
   return `${enableF16(mode, [...s.inputs, s.out])}// ${s.key}
 ${META}
 ${decl.join('\n')}

@@ -81,6 +81,7 @@ export function setupDiffusionExtras(send: (m: ToWorker) => void): DiffusionExtr
   const status = $('dm-status');
   const note = $('dm-note');
   const heat = $<HTMLCanvasElement>('dm-heat');
+  const scatter = $<HTMLCanvasElement>('dm-canvas');
   const densityNote = $('dm-density-note');
   const view = $('dm-compare-view');
   dataSel.add(new Option('drawn (draw below)', DRAWN));
@@ -104,9 +105,10 @@ export function setupDiffusionExtras(send: (m: ToWorker) => void): DiffusionExtr
   applyMode();
 
   $('dm-start').addEventListener('click', () => {
-    // a new model: the old map and comparison no longer describe it
-    heat.getContext('2d')?.clearRect(0, 0, heat.width, heat.height);
+    // a new model: the old samples, map and comparison no longer describe it
+    for (const c of [heat, scatter]) c.getContext('2d')?.clearRect(0, 0, c.width, c.height);
     delete heat.dataset.drawn;
+    delete scatter.dataset.samples;
     densityNote.textContent = '';
     view.textContent = '';
     delete view.dataset.count;

@@ -2,7 +2,9 @@
  * The playground in a real Chromium (playwright-core with Debian's
  * /usr/bin/chromium): load the page, train a flow on two moons until the
  * loss (mean of the last 10 steps) falls below 1.3, sample and check the
- * canvas holds the samples, run the VQ race and the attention timing,
+ * canvas holds the samples, compare the samplers at NFE 4 and draw its
+ * density map, draw a stroke and train a normalising flow on it for 20
+ * steps (finite loss, a non-blank density map), run the VQ race and the attention timing,
  * train a character Mamba LM until its loss is below 2.6 and check its
  * generated samples appeared, check that the attention-map button names
  * Mamba as having none and that a softmax LM draws non-blank heat maps,
@@ -53,6 +55,44 @@ describe.skipIf(!have)('playground in Chromium', () => {
       expect(await page.evaluate(() => document.querySelectorAll('#dm-loss canvas').length)).toBeGreaterThan(0);
       mkdirSync('runs/playground', { recursive: true });
       await page.screenshot({ path: `runs/playground/diffusion-${gpu ? 'webgpu' : 'cpu'}.png` });
+      // compare every sampler at NFE 4 (small scatter plots with sliced-W2 scores), then the probability-flow ODE density map
+      await page.fill('#dm-nfe', '4');
+      await page.click('#dm-compare');
+      await page.waitForFunction(() => document.getElementById('dm-compare-view')!.dataset.count === '6', undefined, { timeout: 120_000 });
+      expect(await page.textContent('#dm-compare-view')).toMatch(/flow-euler · 4 NFE · SW \d/);
+      await page.click('#dm-density');
+      await page.waitForFunction(() => document.getElementById('dm-heat')!.dataset.drawn === 'true', undefined, { timeout: 120_000 });
+      expect(await page.textContent('#dm-density-note')).toMatch(/probability-flow ODE/);
+      // draw a stroke (the data set becomes 'drawn'), train a normalising flow on it for 20 steps, draw its exact density map
+      await page.locator('#dm-draw').scrollIntoViewIfNeeded();
+      const pad = (await page.locator('#dm-draw').boundingBox())!;
+      await page.mouse.move(pad.x + 30, pad.y + 180);
+      await page.mouse.down();
+      await page.mouse.move(pad.x + 120, pad.y + 40, { steps: 8 });
+      await page.mouse.move(pad.x + 210, pad.y + 180, { steps: 8 });
+      await page.mouse.up();
+      expect(await page.inputValue('#dm-data')).toBe('drawn');
+      await page.selectOption('#dm-method', 'nf');
+      expect(await page.isDisabled('#dm-nfe')).toBe(true); // the flow samples by its exact inverse: no NFE
+      await page.fill('#dm-steps', '20');
+      await page.click('#dm-start');
+      await page.waitForFunction(() => document.getElementById('dm-status')!.dataset.done === 'true', undefined, { timeout: 240_000 });
+      expect(Number.isFinite(Number(await page.getAttribute('#dm-status', 'data-loss')))).toBe(true);
+      await page.click('#dm-density');
+      await page.waitForFunction(() => document.getElementById('dm-heat')!.dataset.drawn === 'true', undefined, { timeout: 120_000 });
+      expect(await page.textContent('#dm-density-note')).toMatch(/exact change of variables/);
+      const bright = await page.evaluate(() => {
+        const c = document.getElementById('dm-heat') as HTMLCanvasElement;
+        const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+        let n = 0; // the colour ramp runs from dark purple (low density) to yellow: count the green-lit pixels
+        for (let i = 0; i < d.length; i += 4) if (d[i + 1]! > 100) n++;
+        return [n, d.length / 4];
+      });
+      expect(bright[0]).toBeGreaterThan(0);
+      expect(bright[0]).toBeLessThan(bright[1]!);
+      await page.click('#dm-sample'); // the flow's samples, with their paths through the layers
+      await page.waitForFunction(() => document.getElementById('dm-canvas')!.dataset.samples === '1000', undefined, { timeout: 60_000 });
+      await page.screenshot({ path: `runs/playground/diffusion-drawn-${gpu ? 'webgpu' : 'cpu'}.png`, fullPage: true });
       // VQ race
       await page.click('button[data-panel="vq"]');
       await page.fill('#vq-steps', '25');

@@ -93,10 +93,11 @@ describe.skipIf(!gpu)(gpu ? 'WGSL kernels for scatter, running extrema, pooling 
     expect(Array.from(await g.readF64(i))).toEqual(Array.from(ri.toF64()));
   });
 
-  it('FFT: ten Stockham passes (n = 1024), a direct DFT (n = 100), rfft/irfft of 512 on a strided axis, against float64', async () => {
+  it('FFT: ten Stockham passes (n = 1024), Bluestein (n = 100, 1000), rfft/irfft of 512 on a strided axis, against float64', async () => {
     for (const [shape, axis] of [
       [[3, 1024], -1],
       [[100, 2], 0],
+      [[2, 1000], -1],
     ] as const) {
       const re = rand(shape[0] * shape[1], 11);
       const im = rand(shape[0] * shape[1], 12);
@@ -108,14 +109,16 @@ describe.skipIf(!gpu)(gpu ? 'WGSL kernels for scatter, running extrema, pooling 
         expectClose(await g.readF64(gi), ci.toF64(), 2e-6, `fft ${JSON.stringify(shape)} im`);
       }
     }
-    const x = rand(2 * 512, 13);
-    const xg = nb.transpose(nb.tensor(x, [512, 2], { backend: g }));
-    const xc = nb.transpose(nb.tensor(x.map(Math.fround), [512, 2], { backend: cpu, dtype: 'f64' }));
-    const [sr, si] = nb.rfft(xg);
-    const [tr, ti] = nb.rfft(xc);
-    expectClose(await g.readF64(sr), tr.toF64(), 2e-6, 'rfft 512 re');
-    expectClose(await g.readF64(si), ti.toF64(), 2e-6, 'rfft 512 im');
-    expectClose(await g.readF64(nb.irfft(sr, si, { n: 512 })), nb.irfft(tr, ti, { n: 512 }).toF64(), 2e-6, 'irfft 512');
+    for (const n of [512, 301]) {
+      const x = rand(2 * n, 13);
+      const xg = nb.transpose(nb.tensor(x, [n, 2], { backend: g }));
+      const xc = nb.transpose(nb.tensor(x.map(Math.fround), [n, 2], { backend: cpu, dtype: 'f64' }));
+      const [sr, si] = nb.rfft(xg);
+      const [tr, ti] = nb.rfft(xc);
+      expectClose(await g.readF64(sr), tr.toF64(), 2e-6, `rfft ${n} re`);
+      expectClose(await g.readF64(si), ti.toF64(), 2e-6, `rfft ${n} im`);
+      expectClose(await g.readF64(nb.irfft(sr, si, { n })), nb.irfft(tr, ti, { n }).toF64(), 2e-6, `irfft ${n}`);
+    }
   });
 
   it('none of these ops fell back to the CPU', () => {

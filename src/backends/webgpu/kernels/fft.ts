@@ -11,11 +11,12 @@
  *       processors", SC 2008: pass Ns = 1, 2, …, n/2 reads x[j] and
  *       x[j + n/2] and writes (j/Ns)·2Ns + j mod Ns and that + Ns; no
  *       bit-reversal pass);
- *     - any other n: the direct O(n²) DFT, one invocation per output bin,
- *       the twiddle index j·k reduced mod n exactly in integers so the angle
- *       stays accurate (Bluestein's chirp-z would be O(n log n) but needs
- *       three power-of-two transforms and a chirp table; the lengths models
- *       use off powers of two are short);
+ *     - other n up to 64: the direct O(n²) DFT, one invocation per output
+ *       bin, the twiddle index j·k reduced mod n exactly in integers so the
+ *       angle stays accurate;
+ *     - other n up to 65535: Bluestein's chirp-z transform (bluestein.ts),
+ *       a convolution of power-of-two length on the same Stockham passes,
+ *       O(n log n); beyond that, the direct DFT again;
  *  3. store: scale (the norm's factor) into the outputs' contiguous layout —
  *     both parts of all bins (fft), bins 0…⌊n/2⌋ (rfft) or the real part (irfft).
  * Twiddles use the accurate sincos of wgsl.ts (WGSL's sin/cos may be off by
@@ -26,8 +27,11 @@ import type { Kernel, OutMeta, Storage, View } from '../../backend.js';
 import { sizeOf } from '../../../core/shape.js';
 import type { WebGpuBackend } from '../backend.js';
 import { MATH, META, mainHeader, metaF } from '../wgsl.js';
+import { BLUESTEIN_MAX_N, bluestein, type Passes } from './bluestein.js';
 
 const WG = 64;
+/** lengths off powers of two up to this take the direct DFT (cheaper than Bluestein's three transforms of ≥ 2n) */
+const DIRECT_MAX_N = 64;
 
 type Kind = 'fft' | 'rfft' | 'irfft';
 interface FftAttrs {
@@ -157,14 +161,22 @@ function transform(kind: Kind, ins: readonly View[], attrs: FftAttrs, outs: read
   const head = (count: number, m: number): number[] => [count, n, lines, inner, nd, axis, m];
   let cur = b.alloc('f32', 2 * lines * n);
   let next = b.alloc('f32', 2 * lines * n);
+  const passes: Passes = (x, y, count, len, sign) => {
+    let [from, to] = [x, y];
+    for (let ns = 1; ns < len; ns *= 2) {
+      b.launch('fftStockham', stockhamShader, [from, to], Math.ceil((count * len) / 2 / WG), [(count * len) / 2, len, ns, sign]);
+      [from, to] = [to, from];
+    }
+    return from;
+  };
   const load = [...head(lines * n, mIn), ...ins.map((v) => v.offset), ...shape, ...ins.flatMap((v) => v.strides)];
   b.launch(`fftLoad:${kind}:${nd}`, () => loadShader(kind, nd), [...ins.map((v) => v.storage), cur], Math.ceil((lines * n) / WG), load);
   const sign = attrs.inverse ? 1 : -1;
   if (n > 1 && (n & (n - 1)) === 0) {
-    for (let ns = 1; ns < n; ns *= 2) {
-      b.launch('fftStockham', stockhamShader, [cur, next], Math.ceil((lines * n) / 2 / WG), [(lines * n) / 2, n, ns, sign]);
-      [cur, next] = [next, cur];
-    }
+    if (passes(cur, next, lines, n, sign) === next) [cur, next] = [next, cur];
+  } else if (n > DIRECT_MAX_N && n <= BLUESTEIN_MAX_N) {
+    bluestein(b, cur, next, lines, n, sign, passes);
+    [cur, next] = [next, cur];
   } else if (n > 1) {
     b.launch('fftDft', dftShader, [cur, next], Math.ceil((lines * n) / WG), [lines * n, n, sign]);
     [cur, next] = [next, cur];

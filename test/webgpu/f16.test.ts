@@ -161,6 +161,25 @@ describe.skipIf(!gpu)(gpu ? 'f16 and bf16 on webgpu' : `f16 and bf16 on webgpu (
     }
   });
 
+  it('windows at odd offsets: neighbouring halves written by different invocations of one dispatch all land', async () => {
+    for (const d of HALVES) {
+      const n = 4097;
+      const v = Array.from({ length: n }, (_, i) => (i % 97) - 48);
+      const x = nb.tensor(v, [n], { dtype: d, backend: g });
+      // pad by one: every word of the output holds halves of two invocations
+      const y = nb.pad(x, [[1, 2]], 0.5);
+      expect(Array.from(await g.readF64(y))).toEqual([0.5, ...v, 0.5, 0.5]);
+      // concat of odd pieces and a sliceGrad at odd offsets with stride 3
+      const c = nb.concat([nb.slice(x, [{ start: 0, stop: 7 }]), x, nb.slice(x, [{ start: 1, stop: 4 }])], 0);
+      expect(Array.from(await g.readF64(c))).toEqual([...v.slice(0, 7), ...v, ...v.slice(1, 4)]);
+      const sg = nb.sliceGrad(nb.slice(x, [{ start: 0, stop: 1365 }]), [n], { start: [1], step: [3], size: [1365] });
+      const want = new Array<number>(n).fill(0);
+      for (let i = 0; i < 1365; i++) want[1 + 3 * i] = v[i]!;
+      expect(Array.from(await g.readF64(sg))).toEqual(want);
+      for (const t of [x, y, c, sg]) t.dispose();
+    }
+  });
+
   it('casts between f32, f16, bf16, i32 and bool like the CPU, from strided views', async () => {
     const rng = mulberry32(5);
     const v = Array.from({ length: 23 }, (_, i) => (i % 5 === 0 ? 0 : (rng() - 0.5) * 600));

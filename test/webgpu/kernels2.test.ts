@@ -49,6 +49,10 @@ describe.skipIf(!gpu)(gpu ? 'WGSL kernels for scatter, running extrema, pooling 
     expect(Array.from(b)).toEqual(Array.from(a));
     const ref = nb.scatterAdd(nb.zeros([37], { backend: cpu, dtype: 'f64' }), 0, nb.tensor(idx, [n], { dtype: 'i32', backend: cpu }), nb.tensor(src.map(Math.fround), [n], { backend: cpu, dtype: 'f64' })).toF64();
     expectClose(a, ref, 1e-5, 'scatterAdd 1-D vs f64');
+    // exactly the float32 sums taken in index order, x first
+    const seq = new Float64Array(37);
+    idx.forEach((t, k) => (seq[t] = Math.fround(seq[t]! + Math.fround(src[k]!))));
+    expect(Array.from(a)).toEqual(Array.from(seq));
   });
 
   it('deterministic indexAdd with many lines (per-line layout), i32 too', async () => {

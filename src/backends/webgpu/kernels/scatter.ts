@@ -11,8 +11,8 @@
  *    writes or adds at out[…, index[j], …]. Lines touch disjoint outputs, so
  *    no two invocations race. Work O(entries), parallelism = number of lines.
  *  - 'elements': one invocation per output element scans its line for the
- *    entries that name it (in order: the last one for scatter, the sum for
- *    the adds). Work O(outputs × line length), parallelism = outputs; used
+ *    entries that name it (in order: the last one for scatter; for the adds,
+ *    x plus each entry in turn, the association of the 'lines' layout). Work O(outputs × line length), parallelism = outputs; used
  *    when there are few long lines (a 1-D scatter), where 'lines' would be
  *    nearly serial.
  * Only when even that would be too much work (few lines, long lines and a
@@ -83,12 +83,12 @@ ${mainHeader(WG)}
       if (c >= ${at(1)}) { return; }
       ps += c * ${at(3)}; pi += c * ${at(4)};
     } }
-  ${add ? `var acc = ${st}(0);` : 'var last = -1;'}
+  ${add ? 'var acc = out[gi];' : 'var last = -1;'}
   for (var j = 0; j < m; j++) {
     let raw = I[pi + j * iAx];
     if (${fix} == kk) { ${add ? 'acc += S[ps + j * sAx];' : 'last = j;'} }
   }
-  ${add ? 'out[gi] += acc;' : 'if (last >= 0) { out[gi] = S[ps + last * sAx]; }'}
+  ${add ? 'out[gi] = acc;' : 'if (last >= 0) { out[gi] = S[ps + last * sAx]; }'}
 }`;
 }
 

@@ -20,8 +20,8 @@ import { gradients } from '../../src/autodiff/backward.js';
 import { noGrad } from '../../src/autodiff/tape.js';
 import { adam } from '../../src/optim/adam.js';
 import type { Optimizer, OptimizerState } from '../../src/optim/optimizer.js';
-import { stateDict, trainableParameters } from '../../src/nn/module.js';
-import { serializeSafetensors } from '../../src/io/safetensors.js';
+import { loadStateDict, stateDict, trainableParameters } from '../../src/nn/module.js';
+import { serializeSafetensors, type Safetensors } from '../../src/io/safetensors.js';
 import { realNVP } from '../../src/zoo/flows/models.js';
 import type { Flow } from '../../src/zoo/flows/flow.js';
 import type { ToyDataset } from '../../src/zoo/data/toy2d.js';
@@ -137,7 +137,7 @@ export class FlowTask {
     return { points: values[values.length - 1]!, trajectories, nfe: 1 };
   }
 
-  /** The weights as safetensors bytes; the metadata rebuilds the architecture (buildFlow). Async like DiffusionTask.weights. */
+  /** The weights as safetensors bytes; the metadata rebuilds the architecture (flowWeightsConfig, buildFlow). Async like DiffusionTask.weights. */
   async weights(): Promise<Uint8Array> {
     return serializeSafetensors(stateDict(this.net), {
       method: NF_METHOD,
@@ -145,6 +145,32 @@ export class FlowTask {
       couplings: String(this.config.couplings ?? 8),
       hidden: (this.config.hidden ?? [64, 64]).join(','),
       dataset: this.config.dataset,
+      step: String(this.step),
     });
   }
+
+  /**
+   * Load weights saved by `weights()` into this task (built from
+   * `flowWeightsConfig` of the same metadata): the data set must match, and
+   * a tensor of another shape fails naming it (nn.loadStateDict). The step
+   * count is restored; the optimiser starts afresh.
+   */
+  loadWeights(st: Safetensors): void {
+    const md = st.metadata ?? {};
+    if (md.method !== NF_METHOD || md.dataset !== this.config.dataset) {
+      throw new Error(`playground: the weights are of a ${md.method ?? '(no method)'} model of '${md.dataset ?? '(no data set)'}', this task is a normalising flow of '${this.config.dataset}'`);
+    }
+    loadStateDict(this.net, st.tensors);
+    this.step = Number(md.step ?? 0);
+  }
+}
+
+/** The FlowTask settings that saved weights need (data set, couplings, widths), read from their metadata. */
+export function flowWeightsConfig(md: Readonly<Record<string, string>> | undefined): { dataset: string; couplings: number; hidden: number[] } {
+  if (md?.method !== NF_METHOD) throw new Error(`playground: these weights are not of a normalising flow (metadata method = ${JSON.stringify(md?.method ?? null)}, expected '${NF_METHOD}')`);
+  if (!md.dataset) throw new Error('playground: these weights name no data set (metadata dataset); were they saved from the diffusion panel?');
+  const couplings = Number(md.couplings ?? 8);
+  const hidden = (md.hidden ?? '64,64').split(',').map(Number);
+  if (!Number.isInteger(couplings) || couplings < 1 || !hidden.every((h) => Number.isInteger(h) && h > 0)) throw new Error(`playground: bad flow metadata: couplings '${md.couplings}', hidden '${md.hidden}'`);
+  return { dataset: md.dataset, couplings, hidden };
 }

@@ -2,7 +2,7 @@
  * The diffusion panel's additions in Node (the browser runs the same code in
  * its worker): the drawn data set (resampling, scale, jitter, seeding,
  * errors), the Real NVP task (training, sampling through the layers, weights
- * reloading), density maps (the flow's map integrates to ≈ 1 and is its
+ * reloading in Node and into a fresh task), density maps (the flow's map integrates to ≈ 1 and is its
  * exact log p at the cell centres; the probability-flow ODE map of the exact
  * denoiser of a Gaussian is that Gaussian's density) and the sampler
  * comparison (Euler at NFE 32 beats Euler at NFE 1).
@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import * as nb from '../../src/index.js';
 import { gaussianDenoiser, gaussianLogDensity } from '../../src/zoo/diffusion/analytic.js';
 import { drawnDataset, normalizeDrawing, strokesToPoints } from '../../playground/src/drawn.js';
-import { buildFlow, FlowTask } from '../../playground/src/flowTask.js';
+import { buildFlow, FlowTask, flowWeightsConfig } from '../../playground/src/flowTask.js';
 import { exactDensityMap, gridPoints, odeDensityMap, riemannMass, densityPixels } from '../../playground/src/density.js';
 import { applicableSamplers, compareSamplers } from '../../playground/src/compare.js';
 import { DiffusionTask } from '../../playground/src/tasks.js';
@@ -111,6 +111,15 @@ describe('normalising flow task and density maps', () => {
     nb.nn.loadStateDict(fresh, st.tensors);
     const x = nb.normal(nb.randomKey(4), [6, 2]);
     expect(Array.from(fresh.logProb(x).toF64())).toEqual(Array.from(task.logProb(x).toF64()));
+    // and back into a page task: flowWeightsConfig reads the architecture, loadWeights the tensors and the step
+    const cfg = flowWeightsConfig(st.metadata);
+    expect(cfg).toEqual({ dataset: 'twoMoons', couplings: 4, hidden: [32, 32] });
+    const again = new FlowTask({ ...cfg, lr: 1e-3, seed: 5 });
+    again.loadWeights(st);
+    expect(again.step).toBe(70);
+    expect(Array.from(again.logProb(x).toF64())).toEqual(Array.from(task.logProb(x).toF64()));
+    expect(() => new FlowTask({ ...cfg, dataset: 'circles', lr: 1e-3, seed: 0 }).loadWeights(st)).toThrow(/of 'twoMoons', this task is a normalising flow of 'circles'/);
+    expect(() => flowWeightsConfig({ method: 'flow', dataset: 'twoMoons' })).toThrow(/not of a normalising flow/);
   });
 
   it('the probability-flow ODE map of the exact denoiser of a Gaussian is the Gaussian density at σ_min', async () => {

@@ -53,6 +53,8 @@ export interface Flash4Overrides {
   subgroups?: boolean;
   maxRows?: number;
   maxKeys?: number;
+  /** false: XOR-swizzled tiles only */
+  pad?: boolean;
 }
 let overrides: Flash4Overrides = {};
 export function setFlash4Overrides(o: Flash4Overrides): void {
@@ -64,8 +66,21 @@ const LN2 = 0.6931471805599453;
 const isPow2 = (n: number): boolean => n > 0 && (n & (n - 1)) === 0;
 const XYZW = 'xyzw';
 
-/** Index of chunk k of row `row` in a swizzled tile with n4 vec4 chunks per row. */
+/**
+ * Row layout of the workgroup tiles, set by each kernel generator while it
+ * builds its source: padded (rows of an odd number of vec4 chunks, so chunk
+ * k of consecutive rows falls in distinct banks and every address is a
+ * per-lane base plus a constant) or, where the padding does not fit the
+ * workgroup memory, XOR-swizzled (chunk k of row r at k ^ (r & 7): no extra
+ * memory, one integer op per read).
+ */
+let PAD = false;
+const strideOf = (n4: number, pad: boolean): number => (pad && n4 % 2 === 0 ? n4 + 1 : n4);
+const rs = (n4: number): number => strideOf(n4, PAD);
+
+/** Index of chunk k of row `row` in a tile with n4 vec4 chunks per row, in the current layout. */
 function at(row: string, k: string, n4: number): string {
+  if (PAD) return `(${row}) * ${rs(n4)} + (${k})`;
   const m = isPow2(n4) ? Math.min(8, n4) - 1 : 0;
   return m ? `(${row}) * ${n4} + ((${k}) ^ ((${row}) & ${m}))` : `(${row}) * ${n4} + (${k})`;
 }
@@ -203,17 +218,28 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
 export interface Tiles {
   rows: number;
   keys: number;
+  /** padded rows (else XOR-swizzled) */
+  pad: boolean;
 }
 
 const n4 = (x: number): number => Math.ceil(x / 4);
 
-/** Workgroup bytes of each kernel for a (rows, keys) tile. */
-export const forwardBytes = (d: number, dv: number, t: Tiles, sg: number): number =>
-  16 * (t.rows * n4(d) + t.keys * n4(d) + t.keys * n4(dv) + (t.rows * t.keys) / 4 + (Math.min(sg, t.keys / 4) < t.keys / 4 ? (t.rows * t.keys) / 16 : 0));
-export const dqBytes = (d: number, dv: number, t: Tiles): number => 16 * (t.rows * n4(d) + t.rows * n4(dv) + t.keys * n4(d) + Math.max(t.keys * n4(dv), (t.rows * t.keys) / 4));
-export const dkvBytes = (d: number, dv: number, t: Tiles): number => 16 * (t.keys * n4(d) + t.keys * n4(dv) + t.rows * n4(d) + t.rows * n4(dv) + (t.rows * t.keys) / 2) + 8 * t.rows;
+/** Workgroup bytes of each kernel for a tiling. */
+export const forwardBytes = (d: number, dv: number, t: Tiles, sg: number): number => {
+  const z = (n: number): number => strideOf(n, t.pad);
+  const W = t.keys / 4;
+  return 16 * (t.rows * z(n4(d)) + t.keys * z(n4(d)) + t.keys * z(n4(dv)) + t.rows * z(W) + (Math.min(sg, W) < W ? (t.rows * t.keys) / 16 : 0));
+};
+export const dqBytes = (d: number, dv: number, t: Tiles): number => {
+  const z = (n: number): number => strideOf(n, t.pad);
+  return 16 * (t.rows * z(n4(d)) + t.rows * z(n4(dv)) + t.keys * z(n4(d)) + Math.max(t.keys * z(n4(dv)), t.rows * z(t.keys / 4)));
+};
+export const dkvBytes = (d: number, dv: number, t: Tiles): number => {
+  const z = (n: number): number => strideOf(n, t.pad);
+  return 16 * (t.keys * z(n4(d)) + t.keys * z(n4(dv)) + t.rows * z(n4(d)) + t.rows * z(n4(dv)) + 2 * t.keys * z(t.rows / 4)) + 8 * t.rows;
+};
 
-const CANDIDATES: Tiles[] = [
+const CANDIDATES: Omit<Tiles, 'pad'>[] = [
   { rows: 64, keys: 32 },
   { rows: 64, keys: 16 },
   { rows: 32, keys: 32 },
@@ -226,12 +252,20 @@ const CANDIDATES: Tiles[] = [
   { rows: 4, keys: 4 },
 ];
 
-/** The first (largest) tile that fits the device's workgroup memory and invocation limits. */
+/** The first (largest) tile that fits the device's workgroup memory and invocation limits, padded when that fits too. */
 export function chooseTiles(bytes: (t: Tiles) => number, limitBytes: number, maxInvocations: number): Tiles | undefined {
-  return CANDIDATES.find((t) => t.rows <= (overrides.maxRows ?? 64) && t.keys <= (overrides.maxKeys ?? 64) && bytes(t) <= limitBytes && (t.rows * t.keys) / 16 <= maxInvocations);
+  for (const c of CANDIDATES) {
+    if (c.rows > (overrides.maxRows ?? 64) || c.keys > (overrides.maxKeys ?? 64) || (c.rows * c.keys) / 16 > maxInvocations) continue;
+    for (const pad of overrides.pad === false ? [false] : [true, false]) {
+      const t = { ...c, pad };
+      if (bytes(t) <= limitBytes) return t;
+    }
+  }
+  return undefined;
 }
 
 export const flash4ForwardWgsl = (d: number, dv: number, t: Tiles, sg: number): string => {
+  PAD = t.pad;
   const TY = t.rows / 4;
   const W = t.keys / 4;
   const T = TY * W;
@@ -255,17 +289,17 @@ export const flash4ForwardWgsl = (d: number, dv: number, t: Tiles, sg: number): 
     if (tx == 0) { L[bh * NQ + i0 + ${rows(r)}] = (m.${XYZW[r]} + log2(l.${XYZW[r]})) * ${LN2}; }
   }`;
   }).join('\n  ');
-  return `// flash v4 forward ${d} ${dv} ${t.rows}x${t.keys} sg${sg}
+  return `// flash v4 forward ${d} ${dv} ${t.rows}x${t.keys} pad${t.pad} sg${sg}
 ${header(sg)}
 @group(0) @binding(1) var<storage, read> Q: ${arr(d)};
 @group(0) @binding(2) var<storage, read> K: ${arr(d)};
 @group(0) @binding(3) var<storage, read> V: ${arr(dv)};
 @group(0) @binding(4) var<storage, read_write> O: ${arr(dv)};
 @group(0) @binding(5) var<storage, read_write> L: array<f32>;
-var<workgroup> Qs: array<vec4f, ${t.rows * DP4}>;
-var<workgroup> Ks: array<vec4f, ${t.keys * DP4}>;
-var<workgroup> Vs: array<vec4f, ${t.keys * DVP4}>;
-var<workgroup> Ps: array<vec4f, ${t.rows * W}>;
+var<workgroup> Qs: array<vec4f, ${t.rows * rs(DP4)}>;
+var<workgroup> Ks: array<vec4f, ${t.keys * rs(DP4)}>;
+var<workgroup> Vs: array<vec4f, ${t.keys * rs(DVP4)}>;
+var<workgroup> Ps: array<vec4f, ${t.rows * rs(W)}>;
 ${needRed ? `var<workgroup> Red: array<vec4f, ${T}>;` : ''}
 ${MAIN(T)}
   ${PROLOGUE}
@@ -344,6 +378,7 @@ const rowStats = (rows: (r: number) => string, lse: string, dd: string, base: st
  * reuses V's workgroup memory once dP is formed.
  */
 export const flash4DqWgsl = (d: number, dv: number, t: Tiles): string => {
+  PAD = t.pad;
   const TY = t.rows / 4;
   const W = t.keys / 4;
   const T = TY * W;
@@ -371,10 +406,10 @@ ${header(0)}
 @group(0) @binding(5) var<storage, read> L: array<f32>;
 @group(0) @binding(6) var<storage, read> DD: array<f32>;
 @group(0) @binding(7) var<storage, read_write> DQ: ${arr(d)};
-var<workgroup> Qs: array<vec4f, ${t.rows * DP4}>;
-var<workgroup> Gs: array<vec4f, ${t.rows * DVP4}>;
-var<workgroup> Ks: array<vec4f, ${t.keys * DP4}>;
-var<workgroup> VS: array<vec4f, ${Math.max(t.keys * DVP4, t.rows * W)}>;
+var<workgroup> Qs: array<vec4f, ${t.rows * rs(DP4)}>;
+var<workgroup> Gs: array<vec4f, ${t.rows * rs(DVP4)}>;
+var<workgroup> Ks: array<vec4f, ${t.keys * rs(DP4)}>;
+var<workgroup> VS: array<vec4f, ${Math.max(t.keys * rs(DVP4), t.rows * rs(W))}>;
 ${MAIN(T)}
   ${PROLOGUE}
   let qBlocks = (NQ + ${t.rows - 1}) / ${t.rows};
@@ -429,6 +464,7 @@ ${MAIN(T)}
  * memory. Lanes own 4 keys × 4 query rows of the transposed score tile.
  */
 export const flash4DkvWgsl = (d: number, dv: number, t: Tiles): string => {
+  PAD = t.pad;
   const KY = t.keys / 4;
   const W = t.rows / 4;
   const T = KY * W;
@@ -481,12 +517,12 @@ ${header(0)}
 @group(0) @binding(6) var<storage, read> DD: array<f32>;
 @group(0) @binding(7) var<storage, read_write> DK: ${arr(d)};
 @group(0) @binding(8) var<storage, read_write> DVo: ${arr(dv)};
-var<workgroup> Ks: array<vec4f, ${t.keys * DP4}>;
-var<workgroup> Vs: array<vec4f, ${t.keys * DVP4}>;
-var<workgroup> Qs: array<vec4f, ${t.rows * DP4}>;
-var<workgroup> Gs: array<vec4f, ${t.rows * DVP4}>;
-var<workgroup> PT: array<vec4f, ${t.keys * W}>;
-var<workgroup> ST: array<vec4f, ${t.keys * W}>;
+var<workgroup> Ks: array<vec4f, ${t.keys * rs(DP4)}>;
+var<workgroup> Vs: array<vec4f, ${t.keys * rs(DVP4)}>;
+var<workgroup> Qs: array<vec4f, ${t.rows * rs(DP4)}>;
+var<workgroup> Gs: array<vec4f, ${t.rows * rs(DVP4)}>;
+var<workgroup> PT: array<vec4f, ${t.keys * rs(W)}>;
+var<workgroup> ST: array<vec4f, ${t.keys * rs(W)}>;
 var<workgroup> Ls: array<f32, ${t.rows}>;
 var<workgroup> Ds: array<f32, ${t.rows}>;
 ${MAIN(T)}
@@ -572,7 +608,7 @@ export function flashAttentionGpu4(b: WebGpuBackend, q: Tensor, k: Tensor, v: Te
       const out = fresh(b, [dm.b, dm.h, dm.nq, dm.dv]);
       const lse = fresh(b, [dm.b, dm.h, dm.nq]);
       const blocks = dm.b * dm.h * Math.ceil(dm.nq / fwd.rows);
-      b.launch(`flash4:fwd:${tag}:${fwd.rows}x${fwd.keys}:${sg}`, () => flash4ForwardWgsl(dm.d, dm.dv, fwd, sg), st(qc, kc, vc, out, lse), blocks, meta(blocks, dm.b * dm.h), [o.scale]);
+      b.launch(`flash4:fwd:${tag}:${fwd.rows}x${fwd.keys}:${fwd.pad}:${sg}`, () => flash4ForwardWgsl(dm.d, dm.dv, fwd, sg), st(qc, kc, vc, out, lse), blocks, meta(blocks, dm.b * dm.h), [o.scale]);
       return { out, saved: [qc, kc, vc, out, lse] };
     },
     (saved, [g]) => {
@@ -586,9 +622,9 @@ export function flashAttentionGpu4(b: WebGpuBackend, q: Tensor, k: Tensor, v: Te
       const dk = fresh(b, [dm.b, dm.hkv, dm.nk, dm.d]);
       const dv = fresh(b, [dm.b, dm.hkv, dm.nk, dm.dv]);
       const qBlocks = dm.b * dm.h * Math.ceil(dm.nq / tq.rows);
-      b.launch(`flash4:dq:${tag}:${tq.rows}x${tq.keys}`, () => flash4DqWgsl(dm.d, dm.dv, tq), st(qc, kc, vc, gc, lse, dd, dq), qBlocks, meta(qBlocks, dm.b * dm.h), [o.scale]);
+      b.launch(`flash4:dq:${tag}:${tq.rows}x${tq.keys}:${tq.pad}`, () => flash4DqWgsl(dm.d, dm.dv, tq), st(qc, kc, vc, gc, lse, dd, dq), qBlocks, meta(qBlocks, dm.b * dm.h), [o.scale]);
       const kBlocks = dm.b * dm.hkv * Math.ceil(dm.nk / tk.keys);
-      b.launch(`flash4:dkv:${tag}:${tk.rows}x${tk.keys}`, () => flash4DkvWgsl(dm.d, dm.dv, tk), st(qc, kc, vc, gc, lse, dd, dk, dv), kBlocks, meta(kBlocks, dm.b * dm.hkv), [o.scale]);
+      b.launch(`flash4:dkv:${tag}:${tk.rows}x${tk.keys}:${tk.pad}`, () => flash4DkvWgsl(dm.d, dm.dv, tk), st(qc, kc, vc, gc, lse, dd, dk, dv), kBlocks, meta(kBlocks, dm.b * dm.hkv), [o.scale]);
       gc.dispose();
       dd.dispose();
       return [dq, dk, dv];

@@ -12,7 +12,8 @@
 import type { Kernel, OutMeta, Storage, View } from '../../backend.js';
 import { contiguousStrides, sizeOf } from '../../../core/shape.js';
 import type { WebGpuBackend } from '../backend.js';
-import { META, collapse, conv, layoutKey, mainHeader, storeAs, storeType } from '../wgsl.js';
+import type { DType } from '../../../core/dtype.js';
+import { META, arrayType, collapse, conv, enableF16, layoutKey, loadElem, mainHeader, outThreads, storeAs, storeMain, storeType, type HalfMode } from '../wgsl.js';
 import { fillKernel } from './movement.js';
 import { launchElementwise } from './elementwise.js';
 
@@ -71,20 +72,23 @@ function scan(b: WebGpuBackend, key: string, inputs: readonly View[], out: OutMe
   return res;
 }
 
-/** tril/triu: keep x where j − i ≤ k (tril) or ≥ k (triu), else 0; coordinates of the last two axes. */
-function triShader(lower: boolean, st: string): string {
-  return `// ${lower ? 'tril' : 'triu'} ${st}
+/** tril/triu: keep x where j − i ≤ k (tril) or ≥ k (triu), else 0; coordinates of the last two axes. Packed halves: a word per invocation (storeMain). */
+function triShader(lower: boolean, d: DType, mode: HalfMode): string {
+  const st = arrayType(d, mode);
+  return `${enableF16(mode, [d])}// ${lower ? 'tril' : 'triu'} ${layoutKey(d, mode)}
 ${META}
 @group(0) @binding(1) var<storage, read> X: array<${st}>;
 @group(0) @binding(2) var<storage, read_write> out: array<${st}>;
-${mainHeader(WG)}
-  if (gi >= prm[0]) { return; }
+fn value(gi: i32) -> ${st} {
   let nd = prm[1]; let rows = prm[2]; let cols = prm[3]; let k = prm[4];
   var p = prm[5];
   { var r = gi; for (var d = nd - 1; d >= 0; d--) { let s = prm[6 + d]; let c = r % s; r = r / s; p += c * prm[6 + nd + d]; } }
   let j = gi % cols; let i = (gi / cols) % rows;
   let keep = ${lower ? 'j - i <= k' : 'j - i >= k'};
-  out[gi] = select(${st}(0), X[p], keep);
+  return select(${st}(0), ${loadElem('X', 'p', d, mode)}, keep);
+}
+${mainHeader(WG)}
+${storeMain(d, mode)}
 }`;
 }
 
@@ -153,11 +157,10 @@ export function registerLines(b: WebGpuBackend): void {
       const res = b.alloc(o!.dtype, n);
       if (n === 0) return [res];
       const s = x!.shape;
-      const st = storeType(x!.dtype);
       const ints = [n, s.length, s[s.length - 2]!, s[s.length - 1]!, (attrs as { k: number }).k, x!.offset, ...s, ...x!.strides];
-      b.launch(`tri:${lower}:${st}`, () => triShader(lower, st), [x!.storage, res], Math.ceil(n / WG), ints);
+      b.launch(`tri:${lower}:${layoutKey(x!.dtype, b.half)}`, () => triShader(lower, x!.dtype, b.half), [x!.storage, res], Math.ceil(outThreads(x!.dtype, b.half, n) / WG), ints);
       return [res];
     };
-    b.kernels.set(lower ? 'tril' : 'triu', Object.assign(tri, words));
+    b.kernels.set(lower ? 'tril' : 'triu', Object.assign(tri, words, { packedHalves: true }));
   }
 }

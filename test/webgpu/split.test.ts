@@ -147,7 +147,7 @@ describe.skipIf(!gpu)(gpu ? 'webgpu: operands larger than a binding' : `webgpu: 
     await same((a, b) => nb.matmul(nb.transpose(a!), b!), [{ shape: [16, 90] }, { shape: [16, 30] }]);
   });
 
-  it('indexSelect (an embedding lookup) with an output larger than a binding', async () => {
+  it('indexSelect (an embedding lookup) with an output larger than a binding (cut by output rows)', async () => {
     const idx = Array.from({ length: 300 }, (_, i) => (i * 7) % 50);
     await same((t, i) => nb.indexSelect(t!, 0, i!), [{ shape: [50, 16] }, { shape: [300], values: idx, dtype: 'i32' }]);
   });
@@ -227,11 +227,18 @@ describe.skipIf(!gpu)(gpu ? 'webgpu: operands larger than a binding' : `webgpu: 
     }
   });
 
-  it('an op whose pieces cannot fit names the op, the operand, its bytes and the limit', () => {
-    const table = nb.zeros([2000, 4], { dtype: 'f32', backend: gpu! });
-    const index = nb.tensor([1, 2], [2], { dtype: 'i32', backend: gpu! });
-    expect(() => nb.indexSelect(table, 0, index)).toThrow(/indexSelect: input 0 f32\[2000,4\] \(storage of 32000 bytes\) over the device's maxStorageBufferBindingSize \(4096 bytes\)/);
-    table.dispose();
-    index.dispose();
+  it('an embedding table larger than a binding: lookup and its gradient by ranges of table rows', async () => {
+    const idx = Array.from({ length: 50 }, (_, i) => (i * 37 + 5) % 600);
+    await same((t, i) => nb.indexSelect(t!, 0, i!), [{ shape: [600, 8] }, { shape: [50], values: idx, dtype: 'i32' }]);
+    await same(
+      (t, i, c) => nb.grad((w: nb.Tensor) => nb.sum(nb.mul(nb.indexSelect(w, 0, i!), c!)))(t!) as nb.Tensor,
+      [{ shape: [600, 8] }, { shape: [50], values: idx, dtype: 'i32' }, { shape: [50, 8] }],
+    );
+  });
+
+  it('an op that cannot run in pieces names the op, the operand, its bytes and the limit', () => {
+    const m = nb.zeros([100, 100], { dtype: 'f32', backend: gpu! });
+    expect(() => nb.tril(m)).toThrow(/tril: input 0 f32\[100,100\] \(storage of 40000 bytes\), output 0 f32\[100,100\] \(40000 bytes\) over the device's maxStorageBufferBindingSize \(4096 bytes\), and it cannot run in pieces: the op has no split rule/);
+    m.dispose();
   });
 });

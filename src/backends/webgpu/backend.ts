@@ -218,8 +218,9 @@ export class WebGpuBackend implements Backend {
   launch(key: string, code: () => string, storages: readonly Storage[], groups: number, ints: readonly number[], floats: readonly number[] = []): void {
     const p = this.pipeline(key, code);
     const bufs = storages.map((s) => (s as GpuStorage).pb);
-    // windows bind their byte range; a buffer whose size class exceeds the binding limit binds its used bytes
-    const limit = this.ctx.limits.maxStorageBindingSize;
+    // windows bind their byte range; a buffer whose size class exceeds the binding limit binds its used bytes.
+    // The device's own limit (ctx.limits may be lowered for tests of split.ts, which plans with it)
+    const limit = this.device.limits.maxStorageBufferBindingSize;
     let ranges: [number, number][] | undefined;
     storages.forEach((s, i) => {
       const g = s as GpuStorage;

@@ -38,6 +38,12 @@ export interface GpuContext {
   error: string | null;
 }
 
+/** The adapter's binding size, or NABLA_WEBGPU_MAX_BINDING bytes if smaller (for tests; see split.ts). */
+function bindingCap(adapter: number): number {
+  const env = Number((globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.NABLA_WEBGPU_MAX_BINDING);
+  return env > 0 ? Math.min(adapter, env) : adapter;
+}
+
 /** Why no adapter could be had (shown in skips and errors). */
 export let noAdapterReason = '';
 
@@ -112,7 +118,8 @@ async function acquire(): Promise<GpuContext | null> {
     limits: {
       maxWorkgroupSize: Math.min(a.maxComputeInvocationsPerWorkgroup, a.maxComputeWorkgroupSizeX),
       maxWorkgroupsPerDim: a.maxComputeWorkgroupsPerDimension,
-      maxStorageBindingSize: a.maxStorageBufferBindingSize,
+      // NABLA_WEBGPU_MAX_BINDING lowers the binding size ops are planned with (tests of split.ts on small tensors)
+      maxStorageBindingSize: bindingCap(a.maxStorageBufferBindingSize),
       maxBufferSize: a.maxBufferSize,
       maxStorageBuffersPerStage: a.maxStorageBuffersPerShaderStage,
       workgroupStorageSize: a.maxComputeWorkgroupStorageSize,

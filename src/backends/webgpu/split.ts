@@ -41,6 +41,7 @@ import { GPU_BYTES, type GpuStorage, type WebGpuBackend } from './backend.js';
 import type { GpuLimits } from './device.js';
 import { BINARY, UNARY } from './kernels/elementwise.js';
 import { fillKernel } from './kernels/movement.js';
+import { indexAddByRows, indexSelectByRows } from './tableSplit.js';
 
 type Axis = number | null;
 
@@ -369,6 +370,9 @@ export function runSplit(b: WebGpuBackend, op: OpDef, inputs: readonly View[], a
   if (!needsSplit(b, views, outs)) return b.run(op, views, attrs, outs);
   // an op without a kernel runs on the CPU, which reads and writes whole buffers (no binding involved)
   if (!b.kernels.has(op.name)) return b.fallback(op, inputs, attrs, outs);
+  // an embedding table larger than a binding: cut the table's rows (tableSplit.ts), not the output
+  const byRows = tableByRows(b, op.name, inputs, attrs, outs);
+  if (byRows) return byRows;
   const rule = ruleFor(op.name, inputs, attrs, outs);
   if (!rule) return fail(b, op.name, inputs, outs, 'the op has no split rule (see docs/webgpu.md)');
   const plan = planSplit(rule, inputs, outs, b.ctx.limits, op.name !== 'copy');
@@ -437,6 +441,22 @@ export function runSplit(b: WebGpuBackend, op: OpDef, inputs: readonly View[], a
     b.free(stack);
     return r2[0]!;
   });
+}
+
+/** indexSelect and indexAdd on axis 0 of a table larger than a binding, by ranges of its rows. */
+function tableByRows(b: WebGpuBackend, op: string, inputs: readonly View[], attrs: unknown, outs: readonly OutMeta[]): Storage[] | undefined {
+  const axis = (attrs as { axis?: number } | undefined)?.axis;
+  const limit = b.ctx.limits.maxStorageBindingSize;
+  if (axis === undefined) return undefined;
+  if (op === 'indexSelect' && inputs[0]!.storage.byteLength > limit) {
+    const r = indexSelectByRows(b, inputs[0]!, inputs[1]!, axis, outs[0]!);
+    return r ? [r] : undefined;
+  }
+  if (op === 'indexAdd' && sizeOf(outs[0]!.shape) * bytesOf(outs[0]!.dtype) > limit) {
+    const r = indexAddByRows(b, inputs[0]!, inputs[1]!, inputs[2]!, axis, outs[0]!);
+    return r ? [r] : undefined;
+  }
+  return undefined;
 }
 
 function fail(b: WebGpuBackend, op: string, inputs: readonly View[], outs: readonly OutMeta[], why: string): never {

@@ -108,6 +108,12 @@ const TABLE: OpCase[] = [
   { op: 'softmax,norms', inputs: [{ shape: [6, 9] }, { shape: [9] }], fn: (x, w) => [nb.softmax(x, -1), nb.softmax(x, 0), nb.layerNormFused(x, 1, w, w), nb.rmsNormFused(x, 1, w)] },
   { op: 'gather,indexSelect', inputs: [{ shape: [3, 5] }], fn: (x) => [nb.gather(x, 0, nb.tensor([[2, 0, 1, 1, 0]], [1, 5], { dtype: 'i32' })), nb.indexSelect(x, 1, idx())] },
   { op: 'concat,pad,copy', inputs: [{ shape: [3, 5] }, { shape: [3, 2] }], fn: (a, b) => [nb.concat([a, b, a], 1), nb.pad(b, [[1, 0], [0, 3]], 0.5), nb.contiguous(nb.transpose(a)), nb.flip(a, 1)] },
+  // backward in 16 bits: the broadcast weight's gradient is a reduction with a 16-bit output (sumTo)
+  {
+    op: 'gradients',
+    inputs: [{ shape: [4, 5] }, { shape: [1, 5] }],
+    fn: (x, w) => nb.grad((a, b) => nb.sum(nb.mul(nb.tanh(nb.mul(a, b)), a)), { argnums: [0, 1] })(x, w) as nb.Tensor[],
+  },
   { op: 'cumsum,tril,shift', inputs: [{ shape: [4, 5] }], fn: (x) => [nb.cumsum(x, 1), nb.tril(x), nb.shiftAxis(x, 1, 2, 0.25)] },
 ];
 

@@ -16,7 +16,7 @@ import { checkOpOnGpu } from './gpuCheck.js';
 import { gpuForTests } from './device.js';
 
 const { gpu, reason } = await gpuForTests();
-const OPS = ['triangularSolve', 'cholesky', 'solve', 'slogdet', 'qr', 'eigh', 'svd'];
+const OPS = ['triangularSolve', 'cholesky', 'solve', 'slogdet', 'qr', 'eigh', 'svd', 'randomizedSvd'];
 const cases = allCases.filter((c) => OPS.includes(c.op));
 const title = (c: (typeof cases)[number]): string => `${c.op}${c.label ? ` (${c.label})` : ''}`;
 
@@ -125,6 +125,20 @@ describe.skipIf(!gpu)(gpu ? 'WGSL linear-algebra kernels' : `WGSL linear-algebra
     expect(s[2]).toBe(0);
     const utu = await g.readF64(nb.matmul(nb.transpose(sz.u), sz.u));
     expectClose(utu, nb.eye(3, 3, { backend: cpu, dtype: 'f64' }).toF64(), 1e-6, 'UᵀU = I');
+  });
+
+  it('randomizedSvd of a batch of rank-5 60×40 matrices: the CPU sketch (same key), the same triplets', async () => {
+    const [m, n, r] = [60, 40, 5];
+    const L = nb.tensor(rand(2 * m * r, 71), [2, m, r], { backend: cpu, dtype: 'f64' });
+    const R = nb.tensor(rand(2 * r * n, 72), [2, r, n], { backend: cpu, dtype: 'f64' });
+    const vals = Array.from(nb.matmul(L, R).toF64()).map(Math.fround);
+    const key = nb.randomKey(7);
+    const opts = { key, oversample: 3, powerIters: 1 };
+    const rg = nb.randomizedSvd(nb.tensor(vals, [2, m, n], { backend: g }), 4, opts);
+    const rc = nb.randomizedSvd(nb.tensor(vals, [2, m, n], { backend: cpu, dtype: 'f64' }), 4, opts);
+    expectClose(await g.readF64(rg.s), rc.s.toF64(), 1e-5, 'randomizedSvd s');
+    expectClose(await g.readF64(rg.u), rc.u.toF64(), 1e-4, 'randomizedSvd U');
+    expectClose(await g.readF64(rg.vt), rc.vt.toF64(), 1e-4, 'randomizedSvd Vᵀ');
   });
 
   it('none of these ops fell back to the CPU', () => {

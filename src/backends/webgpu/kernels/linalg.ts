@@ -15,8 +15,8 @@
  * positive definite in cholesky) the device cannot: the result holds inf or
  * NaN from that column on. solve and slogdet (LU with pivoting) are in
  * lu.ts, qr (Householder) in qr.ts, eigh (parallel Jacobi) in eigh.ts,
- * svd (one-sided Jacobi) in svd.ts; randomizedSvd (host random numbers)
- * runs on the CPU fallback.
+ * svd (one-sided Jacobi) in svd.ts, randomizedSvd (composed from these) in
+ * rsvd.ts.
  */
 import type { Kernel, OutMeta, Storage, View } from '../../backend.js';
 import { sizeOf } from '../../../core/shape.js';
@@ -26,6 +26,7 @@ import { registerLu } from './lu.js';
 import { registerQr } from './qr.js';
 import { registerEigh } from './eigh.js';
 import { registerSvd } from './svd.js';
+import { registerRsvd } from './rsvd.js';
 
 const WG = 64;
 
@@ -151,4 +152,5 @@ export function registerLinalg(b: WebGpuBackend): void {
   registerQr(b);
   registerEigh(b);
   registerSvd(b);
+  registerRsvd(b);
 }

@@ -190,6 +190,9 @@ export function ruleFor(op: string, ins: readonly View[], attrs: unknown, outs: 
     case 'convBackpropInput':
       // the batch axis only: every piece needs the whole filter
       return { loops: out, ins: [out.map((_, j) => (j === 0 ? 0 : null)), out.map(() => null)], outs: [seq(out.length)], whole: new Set(seq(out.length).slice(1)) };
+    case 'convBackpropFilter':
+      // the filter's gradient sums over the batch: per-piece partials, summed
+      return { loops: [ins[0]!.shape[0]!], ins: [[0], [0]], outs: [[null]], combine: ['sum'] };
     default:
       return undefined;
   }

@@ -8,10 +8,10 @@
  * would only serialise the row; first maximum on ties, NaN above +∞, −∞
  * padding, as `core/slidingMax.ts`).
  *
- * The value outputs copy the chosen element's stored word, so f32, f16,
- * bf16 (compared after decoding) and i32 need no re-rounding. Their
- * backward passes are scatterAdd (kernels/scatter.ts) and forward-mode
- * gather, both on the device already.
+ * The value outputs copy the chosen element, so they need no rounding
+ * (f32 and i32; f16/bf16 reach these kernels as f32 copies through the
+ * backend's `widened`). Their backward passes are scatterAdd
+ * (kernels/scatter.ts) and forward-mode gather, both on the device.
  */
 import type { Kernel, OutMeta, Storage, View } from '../../backend.js';
 import type { DType } from '../../../core/dtype.js';
@@ -20,7 +20,7 @@ import type { WebGpuBackend } from '../backend.js';
 import { MATH, META, conv, mainHeader, storeType } from '../wgsl.js';
 
 const WG = 64;
-const VALUE_DTYPES = ['f32', 'f16', 'bf16', 'i32'] as const;
+const VALUE_DTYPES = ['f32', 'i32'] as const;
 const ok = (d: DType): boolean => (VALUE_DTYPES as readonly string[]).includes(d);
 
 /** The compute type of a value dtype and its NaN test. */
@@ -131,6 +131,6 @@ export function registerExtrema(b: WebGpuBackend): void {
     const k: Kernel = ([x], a, outs) => (ok(x!.dtype) ? cumExtremum(b, x!, (a as { axis: number }).axis, sign, outs) : undefined);
     b.kernels.set(name, Object.assign(k, { dtypes: VALUE_DTYPES }));
   }
-  const pool: Kernel = ([x], a, outs) => (x!.dtype === 'f32' || x!.dtype === 'f16' || x!.dtype === 'bf16' ? maxPool(b, x!, a as { kernel: number; stride: number; padding: number }, outs) : undefined);
-  b.kernels.set('maxPool1d', Object.assign(pool, { dtypes: ['f32', 'f16', 'bf16', 'i32'] as const }));
+  const pool: Kernel = ([x], a, outs) => (x!.dtype === 'f32' ? maxPool(b, x!, a as { kernel: number; stride: number; padding: number }, outs) : undefined);
+  b.kernels.set('maxPool1d', Object.assign(pool, { dtypes: ['f32', 'i32'] as const }));
 }

@@ -116,15 +116,16 @@ export function scatterKernel(b: WebGpuBackend, add: boolean, x: View, index: Vi
 }
 
 /**
- * Register scatter (every 32-bit-stored dtype) and the deterministic scatterAdd/indexAdd
+ * Register scatter (f32, i32, bool; f16/bf16 reach it as f32 copies through the backend's
+ * `widened`) and the deterministic scatterAdd/indexAdd
  * (f32, i32) in front of indexing.ts's atomic ones, which stay the fallback for shapes
  * too large for the deterministic layouts. Call after registerIndexing.
  */
 export function registerScatter(b: WebGpuBackend): void {
   const ax = (a: unknown): number => (a as { axis: number }).axis;
-  const word = (d: string): boolean => d !== 'f64';
+  const word = (d: string): boolean => d === 'f32' || d === 'i32' || d === 'bool';
   const scatter: Kernel = ([x, i, s], a, [o]) => (word(x!.dtype) && i!.dtype === 'i32' ? [scatterKernel(b, false, x!, i!, s!, ax(a), o!, false, true)!] : undefined);
-  b.kernels.set('scatter', Object.assign(scatter, { dtypes: ['f32', 'f16', 'bf16', 'i32', 'bool'] as const }));
+  b.kernels.set('scatter', Object.assign(scatter, { dtypes: ['f32', 'i32', 'bool'] as const }));
   for (const [name, oneD] of [
     ['scatterAdd', false],
     ['indexAdd', true],

@@ -53,7 +53,7 @@ const more: Case[] = [
   { b: 2, h: 2, hkv: 1, nq: 40, nk: 257, d: 32, dv: 32, causal: true },
   { b: 1, h: 2, hkv: 2, nq: 33, nk: 33, d: 32, dv: 32, causal: false, over: { subgroups: false } },
   { b: 1, h: 2, hkv: 2, nq: 37, nk: 37, d: 128, dv: 128, causal: true },
-  { b: 1, h: 3, hkv: 3, nq: 1, nk: 1, d: 20, dv: 12, causal: true },
+  { b: 1, h: 3, hkv: 3, nq: 1, nk: 1, d: 12, dv: 20, causal: true },
   { b: 1, h: 2, hkv: 2, nq: 50, nk: 50, d: 64, dv: 64, causal: true, over: { maxRows: 16, maxKeys: 8 } },
 ];
 if (process.env.NABLA_TEST_FLASH_ALL === '1') cases.push(...more);

@@ -135,7 +135,7 @@ describe.skipIf(!have)('playground in Chromium', () => {
       await page.click('#lm-attn-btn');
       await page.waitForFunction(() => Number(document.getElementById('lm-attn')!.dataset.maps) > 0, undefined, { timeout: 60_000 });
       const heat = await page.evaluate(() =>
-        [...document.querySelectorAll<HTMLCanvasElement>('#lm-attn canvas')].map((c) => {
+        Array.from(document.querySelectorAll<HTMLCanvasElement>('#lm-attn canvas')).map((c) => {
           const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
           let blue = 0; // heat cells are bluish; the axis labels are grey
           for (let i = 0; i < d.length; i += 4) if (d[i + 2]! - d[i]! > 40) blue++;

@@ -16,7 +16,7 @@
  *       angle stays accurate;
  *     - other n up to 65535: Bluestein's chirp-z transform (bluestein.ts),
  *       a convolution of power-of-two length on the same Stockham passes,
- *       O(n log n); beyond that, the direct DFT again;
+ *       O(n log n); longer ones run on the CPU fallback;
  *  3. store: scale (the norm's factor) into the outputs' contiguous layout —
  *     both parts of all bins (fft), bins 0…⌊n/2⌋ (rfft) or the real part (irfft).
  * Twiddles use the accurate sincos of wgsl.ts (WGSL's sin/cos may be off by
@@ -174,7 +174,7 @@ function transform(kind: Kind, ins: readonly View[], attrs: FftAttrs, outs: read
   const sign = attrs.inverse ? 1 : -1;
   if (n > 1 && (n & (n - 1)) === 0) {
     if (passes(cur, next, lines, n, sign) === next) [cur, next] = [next, cur];
-  } else if (n > DIRECT_MAX_N && n <= BLUESTEIN_MAX_N) {
+  } else if (n > DIRECT_MAX_N) {
     bluestein(b, cur, next, lines, n, sign, passes);
     [cur, next] = [next, cur];
   } else if (n > 1) {
@@ -192,7 +192,11 @@ export function registerFft(b: WebGpuBackend): void {
   for (const kind of ['fft', 'rfft', 'irfft'] as const) {
     const k: Kernel = (ins, attrs, outs) => {
       if (!ins.every((v) => v.dtype === 'f32') || !outs.every((o) => o.dtype === 'f32')) return undefined;
-      return transform(kind, ins, attrs as FftAttrs, outs, b);
+      const a = attrs as FftAttrs;
+      const n = kind === 'fft' ? ins[0]!.shape[a.axis]! : a.n!;
+      // beyond Bluestein's u32 chirp index, a length off a power of two takes the CPU's O(n log n) path
+      if ((n & (n - 1)) !== 0 && n > BLUESTEIN_MAX_N) return undefined;
+      return transform(kind, ins, a, outs, b);
     };
     b.kernels.set(kind, Object.assign(k, { dtypes: ['f32'] as const }));
   }

@@ -22,7 +22,7 @@ import type { Kernel, OutMeta, Storage, View } from '../../backend.js';
 import { sizeOf } from '../../../core/shape.js';
 import type { WebGpuBackend } from '../backend.js';
 import { MATH, META, broadcastStrides, mainHeader } from '../wgsl.js';
-import { registerLu } from './lu.js';
+import { MAX_WORKGROUP_DIM, registerLu } from './lu.js';
 import { registerQr } from './qr.js';
 import { registerEigh } from './eigh.js';
 import { registerSvd } from './svd.js';
@@ -146,7 +146,7 @@ function cholesky(b: WebGpuBackend, a: View, out: OutMeta): Storage {
 export function registerLinalg(b: WebGpuBackend): void {
   const tri: Kernel = ([a, bv], attrs, [o]) => (a!.dtype === 'f32' && bv!.dtype === 'f32' ? [triangularSolve(b, a!, bv!, attrs as SolveAttrs, o!)] : undefined);
   b.kernels.set('triangularSolve', Object.assign(tri, { dtypes: ['f32'] as const }));
-  const chol: Kernel = ([a], _attrs, [o]) => (a!.dtype === 'f32' ? [cholesky(b, a!, o!)] : undefined);
+  const chol: Kernel = ([a], _attrs, [o]) => (a!.dtype === 'f32' && a!.shape[a!.shape.length - 1]! <= MAX_WORKGROUP_DIM ? [cholesky(b, a!, o!)] : undefined);
   b.kernels.set('cholesky', Object.assign(chol, { dtypes: ['f32'] as const }));
   registerLu(b);
   registerQr(b);

@@ -19,6 +19,11 @@ import type { WebGpuBackend } from '../backend.js';
 import { MATH, META, broadcastStrides } from '../wgsl.js';
 
 const WG = 64;
+/**
+ * One workgroup factors a whole matrix, O(n³/64) steps per invocation: past this size a single
+ * dispatch would run long enough to risk a GPU watchdog, so larger matrices take the CPU path.
+ */
+export const MAX_WORKGROUP_DIM = 1024;
 
 const batchStrides = (v: View, batch: readonly number[]): number[] => broadcastStrides(v.shape.slice(0, -2), v.strides.slice(0, -2), batch);
 
@@ -129,8 +134,9 @@ function luKernel(b: WebGpuBackend, kind: 'solve' | 'slogdet', a: View, rhs: Vie
 }
 
 export function registerLu(b: WebGpuBackend): void {
-  const solve: Kernel = ([a, rhs], attrs, outs) => (a!.dtype === 'f32' && rhs!.dtype === 'f32' ? luKernel(b, 'solve', a!, rhs!, (attrs as { transpose: boolean }).transpose, outs) : undefined);
+  const small = (a: View): boolean => a.shape[a.shape.length - 1]! <= MAX_WORKGROUP_DIM;
+  const solve: Kernel = ([a, rhs], attrs, outs) => (a!.dtype === 'f32' && rhs!.dtype === 'f32' && small(a!) ? luKernel(b, 'solve', a!, rhs!, (attrs as { transpose: boolean }).transpose, outs) : undefined);
   b.kernels.set('solve', Object.assign(solve, { dtypes: ['f32'] as const }));
-  const slogdet: Kernel = ([a], _attrs, outs) => (a!.dtype === 'f32' ? luKernel(b, 'slogdet', a!, null, false, outs) : undefined);
+  const slogdet: Kernel = ([a], _attrs, outs) => (a!.dtype === 'f32' && small(a!) ? luKernel(b, 'slogdet', a!, null, false, outs) : undefined);
   b.kernels.set('slogdet', Object.assign(slogdet, { dtypes: ['f32'] as const }));
 }

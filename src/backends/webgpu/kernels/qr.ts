@@ -17,6 +17,7 @@ import type { Kernel, OutMeta, Storage, View } from '../../backend.js';
 import { sizeOf } from '../../../core/shape.js';
 import type { WebGpuBackend } from '../backend.js';
 import { META } from '../wgsl.js';
+import { MAX_WORKGROUP_DIM } from './lu.js';
 
 const WG = 64;
 
@@ -113,6 +114,6 @@ function qr(b: WebGpuBackend, a: View, outs: readonly OutMeta[]): Storage[] {
 }
 
 export function registerQr(b: WebGpuBackend): void {
-  const k: Kernel = ([a], _attrs, outs) => (a!.dtype === 'f32' ? qr(b, a!, outs) : undefined);
+  const k: Kernel = ([a], _attrs, outs) => (a!.dtype === 'f32' && Math.max(...a!.shape.slice(-2)) <= MAX_WORKGROUP_DIM ? qr(b, a!, outs) : undefined);
   b.kernels.set('qr', Object.assign(k, { dtypes: ['f32'] as const }));
 }

@@ -19,6 +19,7 @@ import { registerIndexing } from './kernels/indexing.js';
 import { registerScatter } from './kernels/scatter.js';
 import { registerExtrema } from './kernels/extrema.js';
 import { registerFft } from './kernels/fft.js';
+import { registerLinalg } from './kernels/linalg.js';
 import { registerMovement } from './kernels/movement.js';
 import { registerConv } from './kernels/conv.js';
 import { registerLines } from './kernels/lines.js';
@@ -41,6 +42,7 @@ export function registerKernels(b: WebGpuBackend): void {
   registerScatter(b);
   registerExtrema(b);
   registerFft(b);
+  registerLinalg(b);
   registerMovement(b);
   registerConv(b);
   registerLines(b);

@@ -20,8 +20,9 @@ import { gradients } from '../../src/autodiff/backward.js';
 import { noGrad } from '../../src/autodiff/tape.js';
 import { adam } from '../../src/optim/adam.js';
 import type { Optimizer, OptimizerState } from '../../src/optim/optimizer.js';
-import { loadStateDict, stateDict, trainableParameters } from '../../src/nn/module.js';
-import { serializeSafetensors, type Safetensors } from '../../src/io/safetensors.js';
+import { loadStateDict, trainableParameters } from '../../src/nn/module.js';
+import type { Safetensors } from '../../src/io/safetensors.js';
+import { safetensorsOf } from './read.js';
 import { realNVP } from '../../src/zoo/flows/models.js';
 import type { Flow } from '../../src/zoo/flows/flow.js';
 import type { ToyDataset } from '../../src/zoo/data/toy2d.js';
@@ -139,7 +140,8 @@ export class FlowTask {
 
   /** The weights as safetensors bytes; the metadata rebuilds the architecture (flowWeightsConfig, buildFlow). Async like DiffusionTask.weights. */
   async weights(): Promise<Uint8Array> {
-    return serializeSafetensors(stateDict(this.net), {
+    // safetensorsOf copies to the host first, so a flow trained on WebGPU saves too
+    return safetensorsOf(this.net, {
       method: NF_METHOD,
       model: 'realNVP',
       couplings: String(this.config.couplings ?? 8),

@@ -15,12 +15,12 @@ import { gradients } from '../../src/autodiff/backward.js';
 import { noGrad } from '../../src/autodiff/tape.js';
 import { adamw } from '../../src/optim/adam.js';
 import type { Optimizer, OptimizerState } from '../../src/optim/optimizer.js';
-import { stateDict, trainableParameters } from '../../src/nn/module.js';
-import { serializeSafetensors } from '../../src/io/safetensors.js';
+import { loadStateDict, trainableParameters } from '../../src/nn/module.js';
+import type { Safetensors } from '../../src/io/safetensors.js';
 import { LanguageModel } from '../../src/zoo/lm/model.js';
 import { CharTokenizer } from '../../src/tokenizers/simple.js';
 import { SAMPLE_TEXT } from './sampleText.js';
-import { generateTokensAsync, readScalars } from './read.js';
+import { generateTokensAsync, readScalars, safetensorsOf } from './read.js';
 import { attentionMapsOf, type AttentionMaps } from './attentionMaps.js';
 
 export { SAMPLE_TEXT };
@@ -38,6 +38,8 @@ export interface LmConfig {
   size: LmSize;
   /** the training text (the built-in sample when empty) */
   text?: string;
+  /** the tokenizer's characters (from saved weights); the text keeps only these */
+  chars?: readonly string[];
   lr?: number;
   seed?: number;
   context?: number;
@@ -74,12 +76,13 @@ export class LmTask {
     if (!LM_MIXERS.includes(config.mixer)) throw new Error(`playground: unknown mixer '${config.mixer}' (one of ${LM_MIXERS.join(', ')})`);
     const size = LM_SIZES[config.size];
     if (!size) throw new Error(`playground: unknown size '${config.size}' (one of ${Object.keys(LM_SIZES).join(', ')})`);
-    const text = config.text && config.text.length > 0 ? config.text : SAMPLE_TEXT;
+    const given = config.text && config.text.length > 0 ? config.text : SAMPLE_TEXT;
+    const text = config.chars ? [...given].filter((c) => config.chars!.includes(c)).join('') : given;
     this.context = config.context ?? 32;
     this.batch = config.batch ?? 16;
     this.seed = config.seed ?? 0;
     if (text.length < this.context + 2) throw new Error(`playground: the text has ${text.length} characters; it needs at least ${this.context + 2}`);
-    this.tokenizer = CharTokenizer.fromText(text);
+    this.tokenizer = config.chars ? new CharTokenizer(config.chars) : CharTokenizer.fromText(text);
     this.tokens = Int32Array.from(this.tokenizer.encode(text));
     this.model = new LanguageModel({ vocabSize: this.tokenizer.vocabSize, dModel: size.dModel, layers: size.layers, mixer: config.mixer }, this.seed);
     this.#params = trainableParameters(this.model);
@@ -134,9 +137,27 @@ export class LmTask {
    * The weights as safetensors bytes; the metadata holds what rebuilds the
    * model (mixer, dModel, layers) and the tokenizer's characters (JSON).
    */
-  weights(): Uint8Array {
+  async weights(): Promise<Uint8Array> {
     const c = this.model.config;
-    return serializeSafetensors(stateDict(this.model), { mixer: c.mixer, dModel: String(c.dModel), layers: String(c.layers), chars: JSON.stringify(this.tokenizer.chars) });
+    return safetensorsOf(this.model, { mixer: c.mixer, dModel: String(c.dModel), layers: String(c.layers), chars: JSON.stringify(this.tokenizer.chars), step: String(this.step) });
+  }
+
+  /**
+   * Load weights saved by `weights()`: the metadata must name this task's
+   * mixer, width, depth and characters (`lmWeightsConfig` builds a matching
+   * task), and a tensor of another shape fails naming it (nn.loadStateDict).
+   * The step count is restored, so a sample draws with the saved run's seed.
+   */
+  loadWeights(st: Safetensors): void {
+    const md = st.metadata ?? {};
+    const c = this.model.config;
+    const mine = `${c.mixer} model (d = ${c.dModel}, ${c.layers} layers)`;
+    if (md.mixer !== c.mixer || Number(md.dModel) !== c.dModel || Number(md.layers) !== c.layers) {
+      throw new Error(`playground: the weights are of a ${md.mixer ?? '(no mixer)'} model (d = ${md.dModel ?? '?'}, ${md.layers ?? '?'} layers), this task is a ${mine}`);
+    }
+    if (md.chars !== JSON.stringify(this.tokenizer.chars)) throw new Error(`playground: the weights' characters (${md.chars ?? 'none'}) are not this task's ${this.tokenizer.vocabSize}`);
+    loadStateDict(this.model, st.tensors);
+    this.step = Number(md.step ?? 0);
   }
 
   /**
@@ -188,4 +209,16 @@ export class LmTask {
     const ids = await generateTokensAsync(this.model, this.tokenizer.encode(start), { maxTokens, temperature, seed: this.seed + this.step });
     return start + this.tokenizer.decode(ids);
   }
+}
+
+/** The task settings that saved LM weights need (mixer, size, characters), read from their metadata. */
+export function lmWeightsConfig(md: Readonly<Record<string, string>> | undefined): { mixer: LmMixer; size: LmSize; chars: string[] } {
+  const mixer = md?.mixer as LmMixer | undefined;
+  if (!mixer || !LM_MIXERS.includes(mixer)) throw new Error(`playground: these weights name no mixer of the panel (metadata mixer = ${JSON.stringify(mixer ?? null)}; one of ${LM_MIXERS.join(', ')}); were they saved from the language-model panel?`);
+  const dModel = Number(md!.dModel);
+  const layers = Number(md!.layers);
+  const size = (Object.keys(LM_SIZES) as LmSize[]).find((k) => LM_SIZES[k].dModel === dModel && LM_SIZES[k].layers === layers);
+  if (!size) throw new Error(`playground: the weights' model (d = ${md!.dModel}, ${md!.layers} layers) is none of the panel's sizes (${Object.entries(LM_SIZES).map(([k, v]) => `${k}: d = ${v.dModel}, ${v.layers} layers`).join('; ')})`);
+  if (!md!.chars) throw new Error('playground: these weights carry no characters (metadata chars)');
+  return { mixer, size, chars: JSON.parse(md!.chars) as string[] };
 }

@@ -7,6 +7,7 @@
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import { drawScatter } from './scatter.js';
+import { digest, setupBackendChoice, setupWeightLoading, showBackend, showLoaded } from './backendView.js';
 import type { FromWorker, ToWorker } from './protocol.js';
 import { SAMPLERS, VQ_VARIANTS, type Method, type SamplerName } from './tasks.js';
 import { ATTENTION_FORMS, ATTENTION_LABELS } from './attentionTiming.js';
@@ -20,6 +21,8 @@ import { TOY_DATASETS } from '../../src/zoo/data/toy2d.js';
 const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
 const worker = new Worker(new URL('./worker.ts', import.meta.url), { type: 'module' });
 const send = (m: ToWorker): void => worker.postMessage(m);
+// the backend choice goes first: the worker picks its backend before anything runs (backendView.ts)
+setupBackendChoice(send);
 
 // tabs
 document.querySelectorAll<HTMLButtonElement>('.tab').forEach((b) =>
@@ -52,6 +55,12 @@ $('dm-stop').addEventListener('click', () => send({ type: 'stop' }));
 $('dm-resume').addEventListener('click', () => send({ type: 'resume' }));
 $('dm-sample').addEventListener('click', () => send({ type: 'sample', sampler: samplerSel.value as SamplerName, nfe: Number($<HTMLInputElement>('dm-nfe').value), n: 1000 }));
 $('dm-save').addEventListener('click', () => send({ type: 'save' }));
+setupWeightLoading(worker, {
+  lr: () => Number($<HTMLInputElement>('dm-lr').value),
+  lmLr: () => Number($<HTMLInputElement>('lm-lr').value),
+  text: () => $<HTMLTextAreaElement>('lm-text').value,
+  points: () => extras.trainPoints(dataSel.value),
+});
 // drawing pad, density map, sampler comparison, normalising-flow mode line (diffusionView.ts)
 const extras = setupDiffusionExtras(send);
 
@@ -131,7 +140,11 @@ worker.onmessage = (ev: MessageEvent<FromWorker>): void => {
   const m = ev.data;
   switch (m.type) {
     case 'ready':
-      $('backend').textContent = `backend: ${m.backend}`;
+      showBackend(m);
+      break;
+    case 'loaded':
+    case 'lmLoaded':
+      showLoaded(m);
       break;
     case 'loss':
       m.losses.forEach((l, i) => {
@@ -150,6 +163,7 @@ worker.onmessage = (ev: MessageEvent<FromWorker>): void => {
     case 'samples':
       drawScatter(canvas, [{ points: m.data, color: 'rgba(0,0,0,0.25)' }, { points: m.points, color: '#2a6ebb' }], m.trajectories);
       canvas.dataset.samples = String(m.points.length / 2);
+      canvas.dataset.digest = digest(m.points); // the browser test compares samples before and after loading weights
       status.textContent = `${m.sampler}: ${m.nfe} evaluation${m.nfe === 1 ? '' : 's'}`;
       break;
     case 'density':
@@ -200,6 +214,7 @@ worker.onmessage = (ev: MessageEvent<FromWorker>): void => {
     case 'lmSample':
       lmSamples.textContent = `step ${m.step}: ${m.text.replace(/\n/g, ' ')}\n` + lmSamples.textContent;
       lmSamples.dataset.count = String(Number(lmSamples.dataset.count ?? 0) + 1);
+      lmSamples.dataset.last = m.text;
       break;
     case 'lmStates': {
       // the number of series depends on the mixer and depth: a fresh chart each time

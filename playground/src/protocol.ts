@@ -8,7 +8,15 @@ import type { NfMethod } from './flowTask.js';
 import type { DensityMap } from './density.js';
 import type { Comparison } from './compare.js';
 
+/** The page's backend choice: 'auto' takes WebGPU when navigator.gpu gives an adapter. */
+export type BackendChoice = 'auto' | 'cpu' | 'webgpu';
+
 export type ToWorker =
+  // sent first: the worker picks its backend before anything else runs
+  | { type: 'init'; backend: BackendChoice }
+  // saved weights (safetensors bytes) back into a panel: the worker rebuilds the task their metadata names
+  | { type: 'load'; bytes: Uint8Array; lr: number; points?: Float64Array }
+  | { type: 'lmLoad'; bytes: Uint8Array; text: string; lr: number }
   // points: the drawing's x, y pairs, for dataset 'drawn'
   | { type: 'train'; dataset: string; method: Method | NfMethod; steps: number; lr: number; seed: number; points?: Float64Array }
   | { type: 'stop' }
@@ -27,7 +35,10 @@ export type ToWorker =
   | { type: 'lmStates'; prompt: string };
 
 export type FromWorker =
-  | { type: 'ready'; backend: string }
+  // gpu: training runs on WebGPU; notice: why WebGPU was asked for and not used (also sent again when it fails later)
+  | { type: 'ready'; backend: string; gpu?: boolean; notice?: string }
+  | { type: 'loaded'; method: string; dataset: string; step: number }
+  | { type: 'lmLoaded'; mixer: LmMixer; size: LmSize; step: number }
   | { type: 'loss'; step: number; losses: number[]; stepsPerSec: number }
   | { type: 'done'; step: number }
   | { type: 'samples'; points: Float64Array; trajectories: Float64Array[]; data: Float64Array; nfe: number; sampler: string }

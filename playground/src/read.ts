@@ -7,7 +7,10 @@
 import type { Tensor } from '../../src/core/tensor.js';
 import { tidy } from '../../src/core/memory.js';
 import { noGrad } from '../../src/autodiff/tape.js';
-import { evalMode, train } from '../../src/nn/module.js';
+import { evalMode, stateDict, train, type Module } from '../../src/nn/module.js';
+import { serializeSafetensors } from '../../src/io/safetensors.js';
+import { cpu } from '../../src/backends/cpu/index.js';
+import { toBackend } from '../../src/backends/webgpu/index.js';
 import type { LanguageModel } from '../../src/zoo/lm/model.js';
 import { TokenSampler, type SamplingOptions } from '../../src/zoo/lm/sample.js';
 
@@ -26,6 +29,21 @@ export async function readF64(t: Tensor): Promise<Float64Array> {
     return Float64Array.from(await t.data(), Number);
   } finally {
     t.dispose();
+  }
+}
+
+/**
+ * A module's state dict as safetensors bytes. The writer takes host tensors
+ * only, so each tensor is copied to the CPU first (an awaited read on WebGPU,
+ * a plain copy on the CPU).
+ */
+export async function safetensorsOf(m: Module, metadata: Record<string, string>): Promise<Uint8Array> {
+  const host: Record<string, Tensor> = {};
+  try {
+    for (const [name, t] of Object.entries(stateDict(m))) host[name] = await toBackend(t, cpu());
+    return serializeSafetensors(host, metadata);
+  } finally {
+    for (const t of Object.values(host)) t.dispose();
   }
 }
 

@@ -11,11 +11,11 @@ import { foldIn, normal, randomKey, splitKey } from '../../src/ops/random.js';
 import { gradients } from '../../src/autodiff/backward.js';
 import { adamw } from '../../src/optim/adam.js';
 import type { Optimizer, OptimizerState } from '../../src/optim/optimizer.js';
-import { stateDict, trainableParameters } from '../../src/nn/module.js';
-import { serializeSafetensors } from '../../src/io/safetensors.js';
+import { loadStateDict, trainableParameters } from '../../src/nn/module.js';
+import type { Safetensors } from '../../src/io/safetensors.js';
 import * as df from '../../src/zoo/diffusion/index.js';
 import * as vq from '../../src/zoo/vq/index.js';
-import { readF64, readScalars } from './read.js';
+import { readF64, readScalars, safetensorsOf } from './read.js';
 import type { ToyDataset } from '../../src/zoo/data/toy2d.js';
 import { resolveDataset } from './drawn.js';
 import { loadDigits, sampleBatch } from '../../src/zoo/data/digits.js';
@@ -53,7 +53,7 @@ export class DiffusionTask {
     this.config = config;
     this.#key = randomKey(config.seed);
     const cScale = config.method === 'ddpm' ? 1 / 1000 : 1;
-    this.net = new df.TimeMlp(2, { key: this.#key, hidden: config.hidden ?? [128, 128, 128], cScale });
+    this.net = new df.TimeMlp(2, { key: this.#key, hidden: config.hidden ?? DEFAULT_HIDDEN, cScale });
     this.#edm = df.edmPrecondition(this.f, { sigmaData: 1 });
     this.#params = trainableParameters(this.net);
     this.#opt = adamw({ lr: config.lr, weightDecay: 0 });
@@ -146,10 +146,42 @@ export class DiffusionTask {
     }
   }
 
-  /** The weights as safetensors bytes. */
-  weights(): Uint8Array {
-    return serializeSafetensors(stateDict(this.net), { method: this.config.method, dataset: this.config.dataset });
+  /**
+   * The weights as safetensors bytes (copied to the host first, so a model
+   * on WebGPU saves too); the metadata holds what rebuilds the task: method,
+   * data set, hidden widths, and the step reached.
+   */
+  async weights(): Promise<Uint8Array> {
+    const md = { method: this.config.method, dataset: this.config.dataset, hidden: JSON.stringify(this.config.hidden ?? DEFAULT_HIDDEN), step: String(this.step) };
+    return safetensorsOf(this.net, md);
   }
+
+  /**
+   * Load weights saved by `weights()`: the metadata must name this task's
+   * method and data set (`diffusionWeightsConfig` builds a matching task),
+   * and a tensor of another shape fails naming it (nn.loadStateDict).
+   * Sampling then needs no retraining; the step count is restored.
+   */
+  loadWeights(st: Safetensors): void {
+    const md = st.metadata ?? {};
+    if (md.method !== this.config.method || md.dataset !== this.config.dataset) {
+      throw new Error(`playground: the weights are of a ${md.method ?? '(no method)'} model of '${md.dataset ?? '(no data set)'}', this task is a ${this.config.method} model of '${this.config.dataset}'`);
+    }
+    loadStateDict(this.net, st.tensors);
+    this.step = Number(md.step ?? 0);
+  }
+}
+
+const DEFAULT_HIDDEN = [128, 128, 128];
+const METHODS: readonly Method[] = ['flow', 'ddpm', 'edm'];
+
+/** The task settings that saved weights need (method, data set, hidden widths), read from their metadata. */
+export function diffusionWeightsConfig(md: Readonly<Record<string, string>> | undefined): { method: Method; dataset: string; hidden: number[] } {
+  const method = md?.method as Method | undefined;
+  if (!method || !METHODS.includes(method)) throw new Error(`playground: these weights name no diffusion method (metadata method = ${JSON.stringify(method ?? null)}; one of ${METHODS.join(', ')}); were they saved from the diffusion panel?`);
+  if (!md?.dataset) throw new Error('playground: these weights name no data set (metadata dataset); were they saved from the diffusion panel?');
+  const hidden = md.hidden ? (JSON.parse(md.hidden) as number[]) : DEFAULT_HIDDEN;
+  return { method, dataset: md.dataset, hidden };
 }
 
 export type VqVariant = 'STE' | 'rotation' | 'SimVQ';

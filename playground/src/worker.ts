@@ -3,15 +3,13 @@
  * each chunk and yielding to the event loop in between, so stop, resume,
  * sample and save messages are handled while a model trains.
  */
-import { DiffusionTask, VqRace } from './tasks.js';
-import type { FromWorker, ToWorker } from './protocol.js';
+import { DiffusionTask, VqRace, diffusionWeightsConfig } from './tasks.js';
+import type { BackendChoice, FromWorker, ToWorker } from './protocol.js';
 import { ATTENTION_FORMS, timeAttention } from './attentionTiming.js';
-import { tidy } from '../../src/core/memory.js';
-import { randomKey } from '../../src/ops/random.js';
-import { dispose } from '../../src/nn/module.js';
-import { LmTask } from './lmTask.js';
+import { cpu, getDefaultBackend, nn, parseSafetensors, randomKey, setDefaultBackend, tidy, webgpu, webgpuUnavailableReason, type Safetensors } from '../../src/index.js';
+import { LmTask, lmWeightsConfig } from './lmTask.js';
 import { readF64 } from './read.js';
-import { FlowTask, NF_METHOD } from './flowTask.js';
+import { FlowTask, NF_METHOD, flowWeightsConfig } from './flowTask.js';
 import { exactDensityMap, odeDensityMap } from './density.js';
 import { compareSamplers } from './compare.js';
 
@@ -29,11 +27,77 @@ let lmRunning = false;
 let loopId = 0;
 let lmLoopId = 0;
 
-function backendLine(): string {
+const { dispose } = nn;
+const message = (e: unknown): string => String((e as Error).message ?? e);
+
+function cpuLine(): string {
   const isolated = (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true;
-  const gpu = typeof navigator !== 'undefined' && 'gpu' in navigator;
-  return `CPU (WebAssembly${isolated ? ', threads available: cross-origin isolated' : ', single thread: not cross-origin isolated'}); WebGPU ${gpu ? 'offered by this browser' : 'not offered'}`;
+  return `CPU (WebAssembly${isolated ? ', threads available: cross-origin isolated' : ', single thread: not cross-origin isolated'})`;
 }
+
+/**
+ * Make new tensors go to the chosen backend: 'auto' takes WebGPU when
+ * navigator.gpu gives an adapter, 'webgpu' says why when it cannot. The
+ * diffusion and LM tasks train there; the VQ race and the attention timing
+ * stay on the CPU (onCpu), where the timing's memory counts mean something.
+ */
+async function chooseBackend(which: BackendChoice): Promise<FromWorker & { type: 'ready' }> {
+  const offered = typeof navigator !== 'undefined' && 'gpu' in navigator;
+  let notice: string | undefined;
+  let why = offered ? 'WebGPU offered by this browser' : 'WebGPU not offered by this browser';
+  if (which !== 'cpu') {
+    try {
+      const g = await webgpu();
+      if (g) {
+        setDefaultBackend(g);
+        return { type: 'ready', backend: `WebGPU (${g.ctx.adapterName})`, gpu: true };
+      }
+      if (offered) why = `WebGPU offered but no adapter: ${webgpuUnavailableReason()}`;
+    } catch (e) {
+      why = `WebGPU failed: ${message(e)}`;
+    }
+    if (which === 'webgpu') notice = `${why}; running on the CPU`;
+  }
+  setDefaultBackend(cpu());
+  return { type: 'ready', backend: `${cpuLine()}; ${which === 'cpu' ? 'chosen' : why}`, gpu: false, notice };
+}
+
+let ready: Promise<void> | null = null;
+const onGpu = (): boolean => getDefaultBackend() !== cpu();
+
+/** Run synchronous work with new tensors on the CPU, whatever the chosen backend. */
+function onCpu<R>(fn: () => R): R {
+  const prev = getDefaultBackend();
+  setDefaultBackend(cpu());
+  try {
+    return fn();
+  } finally {
+    setDefaultBackend(prev);
+  }
+}
+
+/**
+ * A run on WebGPU failed (a kernel, a device loss): drop the models on the
+ * device, go on on the CPU, tell the page; the caller restarts its run.
+ * Returns false when the failure was not WebGPU's to blame (already on the CPU).
+ */
+function fallBackToCpu(e: unknown): boolean {
+  if (!onGpu()) return false;
+  running = false;
+  lmRunning = false;
+  loopId++;
+  lmLoopId++;
+  if (task) dispose(task.net);
+  if (lm) dispose(lm.model);
+  task = null;
+  lm = null;
+  setDefaultBackend(cpu());
+  post({ type: 'ready', backend: `${cpuLine()}; WebGPU failed`, gpu: false, notice: `WebGPU failed (${message(e)}); the run restarted on the CPU` });
+  return true;
+}
+const disposeAll = (st: Safetensors): void => Object.values(st.tensors).forEach((t) => t.dispose());
+let lastTrain: (ToWorker & { type: 'train' }) | null = null;
+let lastLmTrain: (ToWorker & { type: 'lmTrain' }) | null = null;
 
 /** The diffusion loop; `id` names its chain, so a restart or resume during an awaited chunk never leaves two chains running. */
 async function loop(id: number): Promise<void> {
@@ -52,6 +116,7 @@ async function loop(id: number): Promise<void> {
     if (id !== loopId) return; // a new chain took over while the chunk ran
   } catch (e) {
     running = false;
+    if (fallBackToCpu(e) && lastTrain) return handle(lastTrain);
     post({ type: 'error', message: String((e as Error).message ?? e) });
     return;
   }
@@ -61,7 +126,8 @@ async function loop(id: number): Promise<void> {
 function vqLoop(): void {
   if (!race || race.step >= raceTarget) return;
   try {
-    const metrics = race.train(Math.min(25, raceTarget - race.step));
+    const r = race;
+    const metrics = onCpu(() => r.train(Math.min(25, raceTarget - r.step)));
     post({ type: 'vq', step: race.step, metrics });
   } catch (e) {
     post({ type: 'error', message: String((e as Error).message ?? e) });
@@ -88,17 +154,25 @@ async function lmLoop(id: number): Promise<void> {
     if (lm.step % lmEvery < n && lm.step < lmTarget) post({ type: 'lmSample', step: lm.step, text: await lm.sample('The ') });
   } catch (e) {
     lmRunning = false;
+    if (fallBackToCpu(e) && lastLmTrain) return handle(lastLmTrain);
     post({ type: 'error', message: String((e as Error).message ?? e) });
     return;
   }
   setTimeout(() => void lmLoop(id), 0);
 }
 
-self.onmessage = async (ev: MessageEvent<ToWorker>): Promise<void> => {
-  const m = ev.data;
+self.onmessage = (ev: MessageEvent<ToWorker>): Promise<void> => handle(ev.data);
+
+async function handle(m: ToWorker): Promise<void> {
+  if (m.type === 'init') {
+    ready = chooseBackend(m.backend).then((r) => post(r));
+    return ready;
+  }
+  await (ready ??= chooseBackend('auto').then((r) => post(r))); // a page that sent no init
   try {
     switch (m.type) {
       case 'train':
+        lastTrain = m;
         if (task) dispose(task.net);
         task = m.method === NF_METHOD ? new FlowTask({ dataset: m.dataset, lr: m.lr, seed: m.seed, points: m.points }) : new DiffusionTask({ dataset: m.dataset, method: m.method, lr: m.lr, seed: m.seed, points: m.points });
         target = m.steps;
@@ -149,7 +223,7 @@ self.onmessage = async (ev: MessageEvent<ToWorker>): Promise<void> => {
         const next = (): void => {
           const job = jobs.shift();
           if (!job) return post({ type: 'attentionDone' });
-          const r = timeAttention(job.form, job.n);
+          const r = onCpu(() => timeAttention(job.form, job.n));
           post({ type: 'attention', n: job.n, form: job.form, ms: r.ms, peakBytes: r.peakBytes });
           setTimeout(next, 0);
         };
@@ -157,6 +231,7 @@ self.onmessage = async (ev: MessageEvent<ToWorker>): Promise<void> => {
         break;
       }
       case 'lmTrain':
+        lastLmTrain = m;
         if (lm) dispose(lm.model);
         lm = new LmTask({ mixer: m.mixer, size: m.size, text: m.text, lr: m.lr });
         lmTarget = m.steps;
@@ -182,14 +257,51 @@ self.onmessage = async (ev: MessageEvent<ToWorker>): Promise<void> => {
         post({ type: 'lmAttention', maps: await lm.attentionMaps(m.prompt) });
         break;
       }
+      case 'load': {
+        const st = parseSafetensors(m.bytes);
+        try {
+          // a normalising flow or a diffusion model, as the metadata says; the task is rebuilt to match it
+          const md = st.metadata;
+          const common = { lr: m.lr, seed: 0, points: m.points };
+          const build = md?.method === NF_METHOD ? () => new FlowTask({ ...flowWeightsConfig(md), ...common }) : () => new DiffusionTask({ ...diffusionWeightsConfig(md), ...common });
+          const t = build(); // a file of another kind fails here, leaving the panel's model as it was
+          t.loadWeights(st);
+          running = false;
+          loopId++;
+          if (task) dispose(task.net);
+          task = t;
+          target = t.step;
+          post({ type: 'loaded', method: md!.method!, dataset: t.config.dataset, step: t.step });
+        } finally {
+          disposeAll(st);
+        }
+        break;
+      }
+      case 'lmLoad': {
+        const st = parseSafetensors(m.bytes);
+        try {
+          const cfg = lmWeightsConfig(st.metadata);
+          const t = new LmTask({ ...cfg, text: m.text, lr: m.lr });
+          t.loadWeights(st);
+          lmRunning = false;
+          lmLoopId++;
+          if (lm) dispose(lm.model);
+          lm = t;
+          lmTarget = t.step;
+          post({ type: 'lmLoaded', mixer: cfg.mixer, size: cfg.size, step: t.step });
+        } finally {
+          disposeAll(st);
+        }
+        break;
+      }
       case 'lmSave': {
         if (!lm) throw new Error('train a language model first');
-        const bytes = lm.weights();
+        const bytes = await lm.weights();
         post({ type: 'weights', bytes }, [bytes.buffer]);
         break;
       }
       case 'vq':
-        race = new VqRace(m.codes);
+        race = onCpu(() => new VqRace(m.codes));
         raceTarget = m.steps;
         vqLoop();
         break;
@@ -197,6 +309,4 @@ self.onmessage = async (ev: MessageEvent<ToWorker>): Promise<void> => {
   } catch (e) {
     post({ type: 'error', message: String((e as Error).message ?? e) });
   }
-};
-
-post({ type: 'ready', backend: backendLine() });
+}

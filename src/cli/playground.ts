@@ -22,6 +22,8 @@ interface Flags {
   open?: boolean;
   build?: boolean;
   out?: string;
+  /** false: no file watching and no hot reload (tests: an edit elsewhere in the tree must not reload the page mid-run) */
+  hmr?: boolean;
 }
 
 /** Start the dev server (returns its URL and a close function) or build the static site (returns the output folder). */
@@ -36,7 +38,7 @@ export async function runPlayground(flags: Flags, out: (line: string) => void = 
     out(`playground built into ${outDir} (serve it with COOP/COEP headers for threads)`);
     return { outDir, close: async () => {} };
   }
-  const server = await vite.createServer({ root, configFile, server: { port: flags.port, host: flags.host, strictPort: false, open: flags.open ?? false } });
+  const server = await vite.createServer({ root, configFile, server: { port: flags.port, host: flags.host, strictPort: false, open: flags.open ?? false, ...(flags.hmr === false ? { hmr: false, watch: null } : {}) } });
   await server.listen();
   const url = server.resolvedUrls?.local[0] ?? `http://${flags.host}:${flags.port}/`;
   out(`nabla playground at ${url} (Ctrl-C to stop)`);

@@ -8,6 +8,8 @@
  * train a character Mamba LM until its loss is below 2.6 and check its
  * generated samples appeared, check that the attention-map button names
  * Mamba as having none and that a softmax LM draws non-blank heat maps,
+ * download the flow's and the Mamba LM's weights, reload the page, load
+ * them back and sample the same points and text as before the download,
  * save screenshots (runs/
  * playground/), and assert the console stayed free of errors — once with
  * WebGPU enabled (SwiftShader) and once without. Skipped where Chromium is
@@ -27,7 +29,7 @@ describe.skipIf(!have)('playground in Chromium', () => {
     ['without WebGPU', false],
   ])('%s: trains, samples, races the quantisers, trains a language model, no console errors', async (label, gpu) => {
     const { chromium } = await import('playwright-core');
-    const server = await runPlayground({ port: 0, host: '127.0.0.1' }, () => {});
+    const server = await runPlayground({ port: 0, host: '127.0.0.1', hmr: false }, () => {});
     const args = ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', ...(gpu ? ['--enable-unsafe-webgpu'] : ['--disable-gpu'])];
     const browser = await chromium.launch({ executablePath: CHROMIUM, args, headless: true });
     const errors: string[] = [];
@@ -40,8 +42,10 @@ describe.skipIf(!have)('playground in Chromium', () => {
       await page.goto(server.url!);
       await page.waitForFunction(() => !document.getElementById('backend')!.textContent!.includes('…'), undefined, { timeout: 60_000 });
       const backend = await page.textContent('#backend');
-      expect(backend).toMatch(/WebAssembly/);
-      expect(backend).toMatch(gpu ? /WebGPU offered/ : /WebGPU (offered|not offered)/);
+      // 'auto': with WebGPU the diffusion and LM tasks train on it (the header names the adapter); without, on the CPU
+      expect(backend).toMatch(gpu ? /backend: WebGPU \(/ : /backend: CPU \(WebAssembly/);
+      expect(await page.getAttribute('#backend', 'data-gpu')).toBe(String(gpu));
+      const tag = gpu ? 'webgpu' : 'cpu';
       // train a flow on two moons
       await page.fill('#dm-steps', '150');
       await page.click('#dm-start');
@@ -51,6 +55,11 @@ describe.skipIf(!have)('playground in Chromium', () => {
       await page.fill('#dm-nfe', '16');
       await page.click('#dm-sample');
       await page.waitForFunction(() => document.getElementById('dm-canvas')!.dataset.samples === '1000', undefined, { timeout: 60_000 });
+      const dmDigest = await page.getAttribute('#dm-canvas', 'data-digest');
+      mkdirSync('runs/playground', { recursive: true });
+      const [dmDownload] = await Promise.all([page.waitForEvent('download'), page.click('#dm-save')]);
+      const dmWeights = `runs/playground/diffusion-${tag}.safetensors`;
+      await dmDownload.saveAs(dmWeights);
       // the loss chart has data
       expect(await page.evaluate(() => document.querySelectorAll('#dm-loss canvas').length)).toBeGreaterThan(0);
       mkdirSync('runs/playground', { recursive: true });
@@ -119,6 +128,10 @@ describe.skipIf(!have)('playground in Chromium', () => {
       expect(await page.textContent('#lm-status')).toMatch(/\d+ tokens\/s/);
       expect(Number(await page.getAttribute('#lm-samples', 'data-count'))).toBeGreaterThanOrEqual(2);
       expect(await page.textContent('#lm-samples')).toMatch(/step 60: The /);
+      const lmSample = await page.getAttribute('#lm-samples', 'data-last');
+      const [lmDownload] = await Promise.all([page.waitForEvent('download'), page.click('#lm-save')]);
+      const lmWeights = `runs/playground/lm-${tag}.safetensors`;
+      await lmDownload.saveAs(lmWeights);
       expect(await page.evaluate(() => document.querySelectorAll('#lm-loss canvas').length)).toBeGreaterThan(0);
       // the Mamba layer's SSM and conv state norms over the prompt
       await page.fill('#lm-prompt', 'The mill');
@@ -145,6 +158,25 @@ describe.skipIf(!have)('playground in Chromium', () => {
       expect(heat.length).toBe(Number(await page.getAttribute('#lm-attn', 'data-maps')));
       for (const blue of heat) expect(blue).toBeGreaterThan(0);
       await page.screenshot({ path: `runs/playground/lm-${gpu ? 'webgpu' : 'cpu'}.png`, fullPage: true });
+      // the downloaded weights, loaded into a fresh page, sample exactly what the trained models sampled (same seeds)
+      await page.reload();
+      await page.waitForFunction(() => !document.getElementById('backend')!.textContent!.includes('…'), undefined, { timeout: 60_000 });
+      expect(await page.getAttribute('#backend', 'data-gpu')).toBe(String(gpu));
+      await page.setInputFiles('#dm-load', dmWeights);
+      await page.waitForFunction(() => document.getElementById('dm-status')!.dataset.loaded === '150', undefined, { timeout: 60_000 });
+      expect(await page.inputValue('#dm-sampler')).toBe('flow-euler');
+      await page.fill('#dm-nfe', '16');
+      await page.click('#dm-sample');
+      await page.waitForFunction(() => document.getElementById('dm-canvas')!.dataset.samples === '1000', undefined, { timeout: 60_000 });
+      expect(await page.getAttribute('#dm-canvas', 'data-digest')).toBe(dmDigest);
+      await page.click('button[data-panel="lm"]');
+      await page.setInputFiles('#lm-load', lmWeights);
+      await page.waitForFunction(() => document.getElementById('lm-status')!.dataset.loaded === '60', undefined, { timeout: 60_000 });
+      expect(await page.inputValue('#lm-mixer')).toBe('mamba');
+      await page.fill('#lm-prompt', 'The ');
+      await page.click('#lm-sample');
+      await page.waitForFunction(() => document.getElementById('lm-samples')!.dataset.last !== undefined, undefined, { timeout: 60_000 });
+      expect(await page.getAttribute('#lm-samples', 'data-last')).toBe(lmSample);
       if (errors.length) console.log(errors.join("\n"));
       expect(errors).toEqual([]);
       console.log(`playground ${label}: ${backend}; final loss ${loss.toFixed(3)}`);

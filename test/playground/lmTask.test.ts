@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import * as nb from '../../src/index.js';
 import { LanguageModel } from '../../src/zoo/lm/index.js';
 import { CharTokenizer } from '../../src/tokenizers/index.js';
-import { LmTask, LM_MIXERS, SAMPLE_TEXT } from '../../playground/src/lmTask.js';
+import { LmTask, LM_MIXERS, SAMPLE_TEXT, lmWeightsConfig } from '../../playground/src/lmTask.js';
 
 const mean = (a: number[]): number => a.reduce((s, v) => s + v) / a.length;
 
@@ -32,7 +32,7 @@ describe('playground language-model task', () => {
   it('its downloaded safetensors weights rebuild the model and tokenizer in Node with equal logits', async () => {
     const task = new LmTask({ mixer: 'lstm', size: 'tiny', seed: 1 });
     await task.train(3);
-    const st = nb.parseSafetensors(task.weights());
+    const st = nb.parseSafetensors(await task.weights());
     const md = st.metadata!;
     expect(md.mixer).toBe('lstm');
     const tok = new CharTokenizer(JSON.parse(md.chars!) as string[]);
@@ -42,6 +42,27 @@ describe('playground language-model task', () => {
     const a = task.model.forward(x).toF64();
     const b = fresh.forward(x).toF64();
     expect(Array.from(b)).toEqual(Array.from(a));
+  });
+
+  it('weights loaded into a fresh task (rebuilt from the metadata) give equal logits and the same sample; mismatches are named', async () => {
+    const text = 'the cat sat on the mat; the dog sat on the log. '.repeat(4);
+    const task = new LmTask({ mixer: 'softmax', size: 'tiny', text, seed: 2, context: 16, batch: 4 });
+    await task.train(6);
+    const st = nb.parseSafetensors(await task.weights());
+    const cfg = lmWeightsConfig(st.metadata);
+    expect(cfg.mixer).toBe('softmax');
+    expect(cfg.size).toBe('tiny');
+    // the panel's text may differ: the fresh task keeps the saved characters
+    const fresh = new LmTask({ ...cfg, text: 'the cat and the dog sat on the mat, then the log! '.repeat(3), seed: 2, context: 16, batch: 4 });
+    expect(fresh.tokenizer.chars).toEqual(task.tokenizer.chars);
+    fresh.loadWeights(st);
+    expect(fresh.step).toBe(6);
+    const x = nb.tensor(Int32Array.from(task.tokenizer.encode('the cat sat')), [1, 11], { dtype: 'i32' });
+    expect(Array.from(fresh.model.forward(x).toF64())).toEqual(Array.from(task.model.forward(x).toF64()));
+    expect(await fresh.sample('the ', 20)).toBe(await task.sample('the ', 20));
+    expect(() => new LmTask({ ...cfg, mixer: 'lstm', text, context: 16 }).loadWeights(st)).toThrow(/weights are of a softmax model \(d = 32, 1 layers\), this task is a lstm model/);
+    expect(() => new LmTask({ mixer: 'softmax', size: 'tiny', text: text + 'XYZ', context: 16 }).loadWeights(st)).toThrow(/characters/);
+    expect(() => lmWeightsConfig({ mixer: 'softmax', dModel: '48', layers: '3', chars: '["a"]' })).toThrow(/d = 48, 3 layers\) is none of the panel's sizes/);
   });
 
   it('reports per-layer state norms over a prompt: Mamba and LSTM states grow from zero', async () => {

@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import * as nb from '../../src/index.js';
 import * as df from '../../src/zoo/diffusion/index.js';
-import { DiffusionTask, VqRace, VQ_VARIANTS } from '../../playground/src/tasks.js';
+import { DiffusionTask, VqRace, VQ_VARIANTS, diffusionWeightsConfig } from '../../playground/src/tasks.js';
 import { ATTENTION_FORMS, timeAttention } from '../../playground/src/attentionTiming.js';
 
 describe('playground tasks', () => {
@@ -24,7 +24,7 @@ describe('playground tasks', () => {
     expect(s.trajectories.length).toBe(5);
     expect(s.trajectories[0]!.length).toBe(2 * 9); // the start and 8 steps
     // the download, loaded in Node
-    const bytes = task.weights();
+    const bytes = await task.weights();
     const st = nb.parseSafetensors(bytes);
     const fresh = new df.TimeMlp(2, { key: nb.randomKey(99), hidden: [32, 32] });
     nb.nn.loadStateDict(fresh, st.tensors);
@@ -34,6 +34,25 @@ describe('playground tasks', () => {
     expect(st.metadata?.method).toBe('flow');
     await expect(task.sample('ddim', 4, 10)).resolves.toBeDefined();
     expect(() => new DiffusionTask({ dataset: 'nope', method: 'flow', lr: 1e-3, seed: 0 })).toThrow(/unknown data set 'nope'/);
+  });
+
+  it('weights saved by a task load into a fresh task (rebuilt from the metadata) with equal samples; a mismatch names the fault', async () => {
+    const task = new DiffusionTask({ dataset: 'eightGaussians', method: 'ddpm', lr: 3e-3, seed: 0, hidden: [16, 16], batch: 32 });
+    await task.train(4);
+    const st = nb.parseSafetensors(await task.weights());
+    const cfg = diffusionWeightsConfig(st.metadata);
+    expect(cfg).toEqual({ method: 'ddpm', dataset: 'eightGaussians', hidden: [16, 16] });
+    const fresh = new DiffusionTask({ ...cfg, lr: 1e-3, seed: 0 });
+    const before = await fresh.sample('ddim', 6, 30, 3);
+    fresh.loadWeights(st);
+    expect(fresh.step).toBe(4);
+    const [a, b] = [await task.sample('ddim', 6, 30, 3), await fresh.sample('ddim', 6, 30, 3)];
+    expect(Array.from(b.points)).toEqual(Array.from(a.points));
+    expect(Array.from(b.points)).not.toEqual(Array.from(before.points)); // the load changed the model
+    // another panel's task, or a model of other widths, is refused by name
+    expect(() => new DiffusionTask({ ...cfg, method: 'flow', lr: 1e-3, seed: 0 }).loadWeights(st)).toThrow(/weights are of a ddpm model of 'eightGaussians', this task is a flow model/);
+    expect(() => new DiffusionTask({ ...cfg, hidden: [8, 16], lr: 1e-3, seed: 0 }).loadWeights(st)).toThrow(/loadStateDict: parameter '.*' is \[.*\] in the model but \[.*\] in the state/);
+    expect(() => diffusionWeightsConfig({ mixer: 'lstm' })).toThrow(/name no diffusion method/);
   });
 
   it('DDPM and EDM tasks train and sample with their samplers', async () => {

@@ -58,7 +58,7 @@ async function navigatorGpu(): Promise<GPU | null> {
   try {
     // a variable specifier keeps bundlers from pulling the native module into browser builds
     const name = 'webgpu';
-    const mod = (await import(name)) as { create: (flags: string[]) => GPU; globals: Record<string, unknown> };
+    const mod = (await import(/* @vite-ignore */ name)) as { create: (flags: string[]) => GPU; globals: Record<string, unknown> };
     for (const [k, v] of Object.entries(mod.globals)) if (!(k in globalThis)) (globalThis as Record<string, unknown>)[k] = v;
     // Dawn toggles for experiments, e.g. NABLA_DAWN_FLAGS=enable-dawn-features=allow_unsafe_apis
     const flags = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.NABLA_DAWN_FLAGS;

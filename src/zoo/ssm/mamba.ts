@@ -29,6 +29,7 @@ import { slice, split } from '../../ops/slice.js';
 import { reshape, transpose, unsqueeze } from '../../ops/views.js';
 import { full, tensor, zeros } from '../../ops/creation.js';
 import { splitKey, uniform } from '../../ops/random.js';
+import { cpu } from '../../backends/cpu/index.js';
 import { Module, param } from '../../nn/module.js';
 import { Linear, linear } from '../../nn/linear.js';
 import { Conv1d } from '../../nn/conv.js';
@@ -61,7 +62,7 @@ export type MambaState = TensorState<'conv' | 'ssm'>;
 
 /** Δ_bias = softplus⁻¹(Δ) for Δ log-uniform in [dtMin, dtMax], floored (reference init). */
 export function dtBiasInit(key: Key, n: number, dtMin = 1e-3, dtMax = 1e-1, floor = 1e-4, dtype: DType = 'f32'): Tensor {
-  const u = uniform(key, [n], { dtype: 'f64' });
+  const u = uniform(key, [n], { dtype: 'f64', backend: cpu() }); // read on the host below, whatever the default backend
   const vals = Array.from(u.toF64(), (r) => {
     const dt = Math.max(floor, Math.exp(r * (Math.log(dtMax) - Math.log(dtMin)) + Math.log(dtMin)));
     return dt + Math.log(-Math.expm1(-dt)); // softplus⁻¹(dt)

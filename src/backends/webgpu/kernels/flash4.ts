@@ -128,17 +128,49 @@ export function flash4Plan(b: WebGpuBackend, d: number, dv: number): { fwd: Tile
   return fwd && dq && dkv ? { fwd, dq, dkv, sg } : undefined;
 }
 
+type Source = [key: string, code: () => string];
+
+/** The pipeline keys and WGSL sources of the four kernels for these head dims on this device. */
+function kernels(b: WebGpuBackend, d: number, dv: number): { fwd: Source; dot: Source; dq: Source; dkv: Source; plan: NonNullable<ReturnType<typeof flash4Plan>> } | undefined {
+  const plan = flash4Plan(b, d, dv);
+  if (!plan) return undefined;
+  const { fwd: f, dq: q, dkv: k, sg } = plan;
+  const tag = `${d}:${dv}`;
+  return {
+    plan,
+    fwd: [`flash4:fwd:${tag}:${f.rows}x${f.keys}:${f.pad}:${sg}`, () => flash4ForwardWgsl(d, dv, f, sg)],
+    dot: [`flash4:dot:${dv}`, () => flash4DotWgsl(dv)],
+    dq: [`flash4:dq:${tag}:${q.rows}x${q.keys}:${q.pad}`, () => flash4DqWgsl(d, dv, q)],
+    dkv: [`flash4:dkv:${tag}:${k.rows}x${k.keys}:${k.pad}`, () => flash4DkvWgsl(d, dv, k)],
+  };
+}
+
+/**
+ * Build the four pipelines for these head dims ahead of use, one at a time
+ * with a turn of the event loop between them: shader compilation blocks the
+ * thread (seconds each on a CPU driver), and one long block can starve
+ * whatever else the process serves. False when v4 does not fit the device.
+ */
+export async function warmFlash4(b: WebGpuBackend, d: number, dv: number): Promise<boolean> {
+  const ks = kernels(b, d, dv);
+  if (!ks) return false;
+  for (const [key, code] of [ks.fwd, ks.dot, ks.dq, ks.dkv]) {
+    b.pipeline(key, code);
+    await new Promise((r) => setTimeout(r, 0));
+  }
+  return true;
+}
+
 /**
  * FlashAttention v4 (q (b,h,nq,d), k (b,hkv,nk,d), v (b,hkv,nk,dv), contiguous
  * f32 on this backend, head dims ≥ 1), as a function with its own VJP;
  * undefined when no tiling fits the device.
  */
 export function flashAttentionGpu4(b: WebGpuBackend, q: Tensor, k: Tensor, v: Tensor, dm: Flash4Dims, o: { causal: boolean; scale: number }): Tensor | undefined {
-  const plan = flash4Plan(b, dm.d, dm.dv);
-  if (!plan) return undefined;
-  const { fwd, dq: tq, dkv: tk, sg } = plan;
+  const ks = kernels(b, dm.d, dm.dv);
+  if (!ks) return undefined;
+  const { fwd, dq: tq, dkv: tk } = ks.plan;
   const meta = (blocks: number, bh: number): number[] => [blocks, dm.h, dm.hkv, dm.nq, dm.nk, o.causal ? 1 : 0, dm.nk - dm.nq, bh];
-  const tag = `${dm.d}:${dm.dv}`;
   const f = customVjp(
     'flashAttention',
     (qi, ki, vi) => {
@@ -146,7 +178,7 @@ export function flashAttentionGpu4(b: WebGpuBackend, q: Tensor, k: Tensor, v: Te
       const out = fresh(b, [dm.b, dm.h, dm.nq, dm.dv]);
       const lse = fresh(b, [dm.b, dm.h, dm.nq]);
       const blocks = dm.b * dm.h * Math.ceil(dm.nq / fwd.rows);
-      b.launch(`flash4:fwd:${tag}:${fwd.rows}x${fwd.keys}:${fwd.pad}:${sg}`, () => flash4ForwardWgsl(dm.d, dm.dv, fwd, sg), st(qc, kc, vc, out, lse), blocks, meta(blocks, dm.b * dm.h), [o.scale]);
+      b.launch(...ks.fwd, st(qc, kc, vc, out, lse), blocks, meta(blocks, dm.b * dm.h), [o.scale]);
       return { out, saved: [qc, kc, vc, out, lse] };
     },
     (saved, [g]) => {
@@ -155,14 +187,14 @@ export function flashAttentionGpu4(b: WebGpuBackend, q: Tensor, k: Tensor, v: Te
       const gc = contiguous(g);
       const rows = dm.b * dm.h * dm.nq;
       const dd = fresh(b, [dm.b, dm.h, dm.nq]);
-      b.launch(`flash4:dot:${dm.dv}`, () => flash4DotWgsl(dm.dv), st(gc, out, dd), Math.ceil(rows / 128), [rows]);
+      b.launch(...ks.dot, st(gc, out, dd), Math.ceil(rows / 128), [rows]);
       const dq = fresh(b, [dm.b, dm.h, dm.nq, dm.d]);
       const dk = fresh(b, [dm.b, dm.hkv, dm.nk, dm.d]);
       const dv = fresh(b, [dm.b, dm.hkv, dm.nk, dm.dv]);
       const qBlocks = dm.b * dm.h * Math.ceil(dm.nq / tq.rows);
-      b.launch(`flash4:dq:${tag}:${tq.rows}x${tq.keys}:${tq.pad}`, () => flash4DqWgsl(dm.d, dm.dv, tq), st(qc, kc, vc, gc, lse, dd, dq), qBlocks, meta(qBlocks, dm.b * dm.h), [o.scale]);
+      b.launch(...ks.dq, st(qc, kc, vc, gc, lse, dd, dq), qBlocks, meta(qBlocks, dm.b * dm.h), [o.scale]);
       const kBlocks = dm.b * dm.hkv * Math.ceil(dm.nk / tk.keys);
-      b.launch(`flash4:dkv:${tag}:${tk.rows}x${tk.keys}:${tk.pad}`, () => flash4DkvWgsl(dm.d, dm.dv, tk), st(qc, kc, vc, gc, lse, dd, dk, dv), kBlocks, meta(kBlocks, dm.b * dm.hkv), [o.scale]);
+      b.launch(...ks.dkv, st(qc, kc, vc, gc, lse, dd, dk, dv), kBlocks, meta(kBlocks, dm.b * dm.hkv), [o.scale]);
       gc.dispose();
       dd.dispose();
       return [dq, dk, dv];

@@ -126,6 +126,9 @@ export const flash4DkvWgsl = (d: number, dv: number, t: Tiles): string => {
   const [DP4, DVP4] = [n4(d), n4(dv)];
   const NA = Math.ceil(Math.max(DP4, DVP4) / W);
   const keys = (r: number): string => `ty + ${KY * r}`;
+  // the next query block's Q and dO tiles are read into registers while this one is computed on
+  const qS = staged('pq', 'Qs', 'Q', t.rows, d, T, 'qBase', 'NQ', 8);
+  const gS = staged('pg', 'Gs', 'GO', t.rows, dv, T, 'qBase', 'NQ', 8);
   // group 0 stores dV (dims dv), group 1 dK (dims d, times scale)
   const out = (name: string, dim: number, mul: string): string =>
     R4.map((r) => {
@@ -190,17 +193,25 @@ ${MAIN(T)}
   let rep = H / HKV;
   let iFirst = select(0, max(0, j0 - shift), causal);
   let tStart = (iFirst / ${t.rows}) * ${t.rows};
+  ${qS.decl} ${gS.decl}
   for (var hh = kh * rep; hh < (kh + 1) * rep; hh++) {
     let qBase = (b * H + hh) * NQ;
+    ${qS.fetch('tStart')}
+    ${gS.fetch('tStart')}
     for (var i0 = tStart; i0 < NQ; i0 += ${t.rows}) {
-      ${load('Qs', 'Q', t.rows, d, T, 'qBase + i0 + r', 'i0 + r < NQ')}
-      ${load('Gs', 'GO', t.rows, dv, T, 'qBase + i0 + r', 'i0 + r < NQ')}
+      ${qS.commit('i0')}
+      ${gS.commit('i0')}
       for (var e = i32(lid); e < ${t.rows}; e += ${T}) {
         var lv = 0.0; var dd = 0.0;
         if (i0 + e < NQ) { lv = L[qBase + i0 + e] * ${LOG2E}; dd = DD[qBase + i0 + e]; }
         Ls[e] = select(lv, 0.0, lv == ninf); Ds[e] = dd;
       }
       workgroupBarrier();
+      if (i0 + ${t.rows} < NQ) {
+        let inx = i0 + ${t.rows};
+        ${qS.fetch('inx')}
+        ${gS.fetch('inx')}
+      }
       var s0 = vec4f(0.0); var s1 = vec4f(0.0); var s2 = vec4f(0.0); var s3 = vec4f(0.0);
       if (grp == 0) {
         ${scoreTile('s', 'Ks', keys, 'Qs', (c) => `tx + ${W * c}`, DP4)}

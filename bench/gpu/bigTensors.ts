@@ -30,6 +30,10 @@ async function main(): Promise<void> {
   if (!gpu) throw new Error(`no WebGPU adapter: ${webgpuUnavailableReason()}`);
   const l = gpu.ctx.limits;
   log({ adapter: gpu.ctx.adapterName, maxBufferSize: l.maxBufferSize, maxStorageBindingSize: l.maxStorageBindingSize, maxWorkgroupsPerDim: l.maxWorkgroupsPerDim, align: l.storageOffsetAlignment });
+  if (process.argv.includes('--embedding-only')) {
+    await embedding(l.maxStorageBindingSize);
+    return releaseWebGpu();
+  }
   const h = 16;
   const d = 64;
   const target = Math.min(1.5 * l.maxStorageBindingSize, 0.95 * l.maxBufferSize);
@@ -81,7 +85,73 @@ async function main(): Promise<void> {
   } catch (e) {
     log({ name: 'sum(scores)', error: (e as Error).message });
   }
+  for (const t of [q, k, v, c, ...Object.values(kept).flat()]) t.dispose();
+  await embedding(gpu.ctx.limits.maxStorageBindingSize);
   await releaseWebGpu();
+}
+
+/** Values of a few rows of a big table, each read through a one-row slice (no whole-table readback). */
+async function rows(t: nb.Tensor, ids: readonly number[]): Promise<number[][]> {
+  const out: number[][] = [];
+  for (const i of ids) {
+    const r = nb.contiguous(nb.slice(t, [{ start: i, stop: i + 1 }]));
+    out.push(Array.from(await r.data(), Number));
+    r.dispose();
+  }
+  return out;
+}
+
+/**
+ * An embedding table ~1.1 bindings large: the lookup, its gradient (indexAdd
+ * into a zero table of the same size) and one AdamW step on it, checked on a
+ * few rows against what they must be (the looked-up rows; the summed
+ * cotangent rows; p·(1 − lr·wd) − lr·sign(g) on the first Adam step).
+ */
+async function embedding(binding: number): Promise<void> {
+  const D = 4096;
+  const V = Math.ceil((1.1 * binding) / (4 * D));
+  const n = 2048;
+  const gpu = (await webgpu())!;
+  try {
+    const before = { ...splitStats };
+    const t0 = performance.now();
+    const [kw, kc] = splitKey(randomKey(2), 2) as [Key, Key];
+    const w = nb.normal(kw, [V, D], { dtype: 'f32', backend: gpu });
+    const ids = Array.from({ length: n }, (_, i) => (i * 7919 + 13) % V);
+    ids[5] = ids[0]!; // a duplicate: its gradient row is the sum of two cotangent rows
+    const idx = nb.tensor(ids, [n], { dtype: 'i32', backend: gpu });
+    const c = nb.normal(kc, [n, D], { dtype: 'f32', backend: gpu });
+    const lookup = nb.noGrad(() => nb.indexSelect(w, 0, idx));
+    const [, [gw]] = nb.valueAndGrad((wi: nb.Tensor) => nb.sum(nb.mul(nb.indexSelect(wi, 0, idx), c)))(w);
+    const check = [ids[0]!, ids[1]!, ids[n - 1]!];
+    const wRows = await rows(w, check);
+    const lookRows = await rows(lookup, [0, 1, n - 1]);
+    const gRows = await rows(gw!, check);
+    const cAll = await c.data();
+    const lookupErr = Math.max(...lookRows.flatMap((r, i) => r.map((x, j) => Math.abs(x - wRows[i]![j]!))));
+    // a row's gradient: the sum of the cotangent rows of every lookup of it
+    const wantG = check.map((row) => {
+      const g = new Array<number>(D).fill(0);
+      ids.forEach((id, j) => {
+        if (id === row) for (let t = 0; t < D; t++) g[t]! += cAll[j * D + t]!;
+      });
+      return g;
+    });
+    const gradErr = Math.max(...gRows.flatMap((r, i) => r.map((x, j) => Math.abs(x - wantG[i]![j]!))));
+    const lr = 1e-3;
+    const wd = 0.1;
+    const opt = nb.adamw({ lr, weightDecay: wd });
+    const params = { w };
+    const state = opt.update({ w: gw! }, opt.init(params), params).state;
+    const newRows = await rows(w, check);
+    const stepErr = Math.max(...newRows.flatMap((r, i) => r.map((x, j) => Math.abs(x - (wRows[i]![j]! * (1 - lr * wd) - lr * Math.sign(wantG[i]![j]!))))));
+    await syncWebGpu();
+    log({ name: 'embedding', V, D, tableBytes: 4 * V * D, bindings: (4 * V * D) / binding, ms: Math.round(performance.now() - t0), lookupErr, gradErr, adamStepErr: stepErr, splitOps: splitStats.ops - before.ops, pieces: splitStats.pieces - before.pieces });
+    nb.optim.disposeOptimizerState(state);
+    for (const t of [w, idx, c, lookup, gw!]) t.dispose();
+  } catch (e) {
+    log({ name: 'embedding', error: (e as Error).stack ?? String(e) });
+  }
 }
 
 main().catch((e: unknown) => {

@@ -14,8 +14,10 @@
  *   the compare-and-swap float addition of kernels/indexing.ts.
  *
  * Indices wrap and clamp as on the uncut kernels (a negative index counts from
- * the end, one out of range is clamped). 32-bit dtypes only (f32, i32, bool
- * for the lookup; f32 for the sum); the output and the index must fit a binding.
+ * the end, one out of range is clamped). Output rows (and src rows) larger
+ * than a binding are taken in chunks too, each pass binding windows. 32-bit
+ * dtypes only (f32, i32, bool for the lookup; f32 for the sum); the index
+ * must fit a binding.
  */
 import type { OutMeta, Storage, View } from '../backend.js';
 import { contiguousStrides, sizeOf } from '../../core/shape.js';
@@ -50,13 +52,14 @@ const FIX = `fn fix(i: i32, n: i32) -> i32 { return clamp(select(i, i + n, i < 0
 /** indexSelect on axis 0 of a table larger than a binding; undefined when this path does not apply. */
 export function indexSelectByRows(b: WebGpuBackend, x: View, index: View, axis: number, out: OutMeta): Storage | undefined {
   const limit = b.ctx.limits.maxStorageBindingSize;
-  const n = sizeOf(out.shape);
-  if (axis !== 0 || !word(x.dtype) || index.dtype !== 'i32' || n * 4 > limit || index.storage.byteLength > limit || x.shape[0] === 0) return undefined;
+  if (axis !== 0 || !word(x.dtype) || index.dtype !== 'i32' || index.storage.byteLength > limit || x.shape[0] === 0) return undefined;
   const { view: t, temp } = contiguousView(b, x);
   const V = t.shape[0]!;
   const inner = sizeOf(t.shape.slice(1));
-  const res = b.alloc(out.dtype, n);
+  const nIdx = index.shape[0]!;
+  const res = b.alloc(out.dtype, nIdx * inner);
   const st = storeType(x.dtype);
+  // prm: [n, inner, V, iOff, iStride, v0, v1, xOff, outOff]
   const code = (): string => `// indexSelect by table rows:${st}
 ${META}
 @group(0) @binding(1) var<storage, read> X: array<${st}>;
@@ -68,15 +71,20 @@ ${mainHeader(WG)}
   let inner = prm[1];
   let v = fix(I[prm[3] + (gi / inner) * prm[4]], prm[2]);
   if (v < prm[5] || v >= prm[6]) { return; }
-  out[gi] = X[prm[7] + (v - prm[5]) * inner + gi % inner];
+  out[prm[8] + gi] = X[prm[7] + (v - prm[5]) * inner + gi % inner];
 }`;
-  const ranges = rowRanges(b, V, inner);
-  splitStats.ops++;
-  splitStats.pieces += ranges.length;
-  for (const [v0, v1] of ranges) {
-    const w = windowStorage(b, t.storage, t.offset + v0 * inner, t.offset + v1 * inner);
-    const ints = [n, inner, V, index.offset, index.strides[0] ?? 1, v0, v1, t.offset + v0 * inner - w.shift];
-    b.launch(`indexSelectRows:${st}`, code, [w.storage, index.storage, res], Math.ceil(n / WG), ints);
+  const tables = rowRanges(b, V, inner);
+  const chunks = rowRanges(b, nIdx, inner);
+  count(tables.length * chunks.length);
+  const iStride = index.strides[0] ?? 1;
+  for (const [j0, j1] of chunks) {
+    const o = windowStorage(b, res, j0 * inner, j1 * inner);
+    const n = (j1 - j0) * inner;
+    for (const [v0, v1] of tables) {
+      const w = windowStorage(b, t.storage, t.offset + v0 * inner, t.offset + v1 * inner);
+      const ints = [n, inner, V, index.offset + j0 * iStride, iStride, v0, v1, t.offset + v0 * inner - w.shift, j0 * inner - o.shift];
+      b.launch(`indexSelectRows:${st}`, code, [w.storage, index.storage, o.storage], Math.ceil(n / WG), ints);
+    }
   }
   if (temp) b.free(temp);
   return res;
@@ -85,15 +93,15 @@ ${mainHeader(WG)}
 /** indexAdd on axis 0 into a table larger than a binding; undefined when this path does not apply. */
 export function indexAddByRows(b: WebGpuBackend, x: View, index: View, src: View, axis: number, out: OutMeta): Storage | undefined {
   const limit = b.ctx.limits.maxStorageBindingSize;
-  if (axis !== 0 || x.dtype !== 'f32' || src.dtype !== 'f32' || index.dtype !== 'i32' || src.storage.byteLength > limit || index.storage.byteLength > limit) return undefined;
+  if (axis !== 0 || x.dtype !== 'f32' || src.dtype !== 'f32' || index.dtype !== 'i32' || index.storage.byteLength > limit) return undefined;
   const V = out.shape[0]!;
   const inner = sizeOf(out.shape.slice(1));
   const res = b.run(copyOp as OpDef, [x], undefined, [out])[0]!;
-  const n = sizeOf(src.shape);
-  if (n === 0 || V === 0) return res;
-  // src's element (j, t…) → its offset: j on axis 0, the rest in its own strides
-  const nd = src.shape.length;
-  const code = (): string => `// indexAdd by table rows:f32 nd=${nd}
+  const nIdx = src.shape[0]!;
+  if (nIdx * inner === 0 || V === 0) return res;
+  const { view: sc, temp } = contiguousView(b, src);
+  // prm: [n, inner, V, iOff, iStride, v0, v1, outOff, srcOff]
+  const code = (): string => `// indexAdd by table rows:f32
 ${META}
 @group(0) @binding(1) var<storage, read> S: array<f32>;
 @group(0) @binding(2) var<storage, read> I: array<i32>;
@@ -102,14 +110,10 @@ ${FIX}
 ${mainHeader(WG)}
   if (gi >= prm[0]) { return; }
   let inner = prm[1];
-  let j = gi / inner;
-  let v = fix(I[prm[3] + j * prm[4]], prm[2]);
+  let v = fix(I[prm[3] + (gi / inner) * prm[4]], prm[2]);
   if (v < prm[5] || v >= prm[6]) { return; }
-  var ps = prm[8];
-  { var r = gi;
-    for (var d = ${nd - 1}; d >= 0; d--) { let s = prm[9 + d]; ps += (r % s) * prm[${9 + nd} + d]; r = r / s; } }
   let at = prm[7] + (v - prm[5]) * inner + gi % inner;
-  let a = S[ps];
+  let a = S[prm[8] + gi];
   var old = atomicLoad(&out[at]);
   loop {
     let r = atomicCompareExchangeWeak(&out[at], old, bitcast<u32>(bitcast<f32>(old) + a));
@@ -117,13 +121,24 @@ ${mainHeader(WG)}
     old = r.old_value;
   }
 }`;
-  const ranges = rowRanges(b, V, inner);
-  splitStats.ops++;
-  splitStats.pieces += ranges.length;
-  for (const [v0, v1] of ranges) {
-    const w = windowStorage(b, res, v0 * inner, v1 * inner);
-    const ints = [n, inner, V, index.offset, index.strides[0] ?? 1, v0, v1, v0 * inner - w.shift, src.offset, ...src.shape, ...src.strides];
-    b.launch(`indexAddRows:${nd}`, code, [src.storage, index.storage, w.storage], Math.ceil(n / WG), ints);
+  const tables = rowRanges(b, V, inner);
+  const chunks = rowRanges(b, nIdx, inner);
+  count(tables.length * chunks.length);
+  const iStride = index.strides[0] ?? 1;
+  for (const [j0, j1] of chunks) {
+    const sw = windowStorage(b, sc.storage, sc.offset + j0 * inner, sc.offset + j1 * inner);
+    const n = (j1 - j0) * inner;
+    for (const [v0, v1] of tables) {
+      const w = windowStorage(b, res, v0 * inner, v1 * inner);
+      const ints = [n, inner, V, index.offset + j0 * iStride, iStride, v0, v1, v0 * inner - w.shift, sc.offset + j0 * inner - sw.shift];
+      b.launch('indexAddRows', code, [sw.storage, index.storage, w.storage], Math.ceil(n / WG), ints);
+    }
   }
+  if (temp) b.free(temp);
   return res;
+}
+
+function count(pieces: number): void {
+  splitStats.ops++;
+  splitStats.pieces += pieces;
 }

@@ -60,7 +60,20 @@ export interface Flash4Overrides {
   /** false: XOR-swizzled tiles only */
   pad?: boolean;
 }
-let overrides: Flash4Overrides = {};
+/** NABLA_FLASH4="rows=32,keys=16,pad=0,subgroups=0" caps the tiles / turns features off, for experiments on a GPU. */
+function fromEnv(): Flash4Overrides {
+  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.NABLA_FLASH4;
+  const o: Flash4Overrides = {};
+  for (const kv of (env ?? '').split(',')) {
+    const [k, v] = kv.split('=').map((x) => x.trim());
+    if (k === 'rows') o.maxRows = Number(v);
+    else if (k === 'keys') o.maxKeys = Number(v);
+    else if (k === 'pad') o.pad = v !== '0';
+    else if (k === 'subgroups') o.subgroups = v !== '0';
+  }
+  return o;
+}
+let overrides: Flash4Overrides = fromEnv();
 export function setFlash4Overrides(o: Flash4Overrides): void {
   overrides = { ...o };
 }

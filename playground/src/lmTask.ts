@@ -3,8 +3,9 @@
  * (zoo/lm LanguageModel, any registered mixer) trained on pasted or built-in
  * text at the character level (tokenizers CharTokenizer), in chunks so a
  * worker can post the loss and a generated sample between them. Free of DOM
- * APIs, so Node tests run it too. Imports the library module by module: the
- * lm and tokenizer index files also carry Node-only corpus and file readers.
+ * APIs, so Node tests run it too. Imports the library module by module, so
+ * the code shows where each piece lives (the package root would do too: it
+ * is browser-safe, test/io/browserBundle.test.ts).
  */
 import type { Tensor } from '../../src/core/tensor.js';
 import { tidy } from '../../src/core/memory.js';

@@ -3,7 +3,7 @@
  * tests can run them too: a 2-D diffusion/flow model trained in chunks (so a
  * worker can stop, resume and sample between them), and the VQ usage race.
  */
-// the library by module, not through src/index.ts, whose Node-only corpus readers a browser bundle cannot take
+// the library by module, to show where each piece lives (the root src/index.ts is browser-safe too: test/io/browserBundle.test.ts)
 import type { Tensor } from '../../src/core/tensor.js';
 import type { Key } from '../../src/core/random.js';
 import { tidy } from '../../src/core/memory.js';

@@ -52,7 +52,8 @@ async function chooseBackend(which: BackendChoice): Promise<FromWorker & { type:
         setDefaultBackend(g);
         return { type: 'ready', backend: `WebGPU (${g.ctx.adapterName})`, gpu: true };
       }
-      if (offered) why = `WebGPU offered but no adapter: ${webgpuUnavailableReason()}`;
+      // the library's reason carries hints for Node (Vulkan drivers); in a page the browser decides
+      if (offered) why = `WebGPU offered but no adapter (${webgpuUnavailableReason().split(' (')[0]})`;
     } catch (e) {
       why = `WebGPU failed: ${message(e)}`;
     }

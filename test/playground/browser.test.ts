@@ -39,12 +39,16 @@ describe.skipIf(!have)('playground in Chromium', () => {
         if (m.type() === 'error') errors.push(m.text());
       });
       page.on('pageerror', (e) => errors.push(String(e)));
-      await page.goto(server.url!);
+      // without WebGPU the page asks for it anyway (?backend=webgpu): it must say why not and run on the CPU
+      await page.goto(server.url! + (gpu ? '' : '?backend=webgpu'));
       await page.waitForFunction(() => !document.getElementById('backend')!.textContent!.includes('…'), undefined, { timeout: 60_000 });
       const backend = await page.textContent('#backend');
       // 'auto': with WebGPU the diffusion and LM tasks train on it (the header names the adapter); without, on the CPU
       expect(backend).toMatch(gpu ? /backend: WebGPU \(/ : /backend: CPU \(WebAssembly/);
       expect(await page.getAttribute('#backend', 'data-gpu')).toBe(String(gpu));
+      expect(await page.inputValue('#backend-choice')).toBe(gpu ? 'auto' : 'webgpu');
+      expect(await page.isVisible('#backend-notice')).toBe(!gpu);
+      if (!gpu) expect(await page.textContent('#backend-notice')).toMatch(/no adapter.*; running on the CPU|not offered.*; running on the CPU/);
       const tag = gpu ? 'webgpu' : 'cpu';
       // train a flow on two moons
       await page.fill('#dm-steps', '150');

@@ -6,7 +6,8 @@
  * grouped-query heads; row reductions by subgroup shuffles (SwiftShader's
  * subgroups have 4 lanes: the 4-lane key groups reduce by shuffles alone, the
  * 8-lane ones by shuffles then workgroup memory) and without subgroups, and
- * with small tiles forced. One case runs the old v3 kernels for comparison.
+ * with small tiles forced. One case runs the old v3 kernels, one v4's forward
+ * with v3's backward.
  */
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import * as nb from '../../src/index.js';
@@ -29,7 +30,7 @@ interface Case {
   dv: number;
   causal: boolean;
   over?: Flash4Overrides;
-  kernel?: 'v3';
+  kernel?: 'v3' | 'v4+v3';
 }
 
 /**
@@ -47,6 +48,8 @@ const cases: Case[] = [
   { b: 2, h: 4, hkv: 2, nq: 23, nk: 29, d: 7, dv: 5, causal: true, over: { pad: false } },
   { b: 1, h: 2, hkv: 1, nq: 1, nk: 1, d: 7, dv: 5, causal: false, over: { pad: false, subgroups: false } },
   { b: 1, h: 2, hkv: 1, nq: 30, nk: 30, d: 16, dv: 16, causal: true, kernel: 'v3' },
+  // v4's forward with v3's backward (what 'auto' runs for long sequences)
+  { b: 1, h: 2, hkv: 1, nq: 17, nk: 100, d: 64, dv: 64, causal: true, kernel: 'v4+v3' },
 ];
 const more: Case[] = [
   { b: 1, h: 2, hkv: 2, nq: 100, nk: 100, d: 64, dv: 64, causal: true, over: { subgroups: false } },

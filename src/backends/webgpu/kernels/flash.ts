@@ -33,18 +33,28 @@ const dmaxFor = (d: number, dv: number): number => Math.ceil(Math.max(d, dv, 1) 
 export interface FlashGpuOptions {
   causal: boolean;
   scale: number;
-  /** which kernels: 'v4' (register-tiled, flash4.ts; the default) or 'v3' (one query row per invocation, below); NABLA_FLASH_KERNEL sets the default */
-  kernel?: 'v3' | 'v4';
+  /**
+   * which kernels: 'v4' (register-tiled, flash4.ts), 'v3' (one query row per
+   * invocation, below), 'v4+v3' (v4 forward, v3 backward) or 'auto' (the
+   * default: v4 forward; v4 backward below 2048² scores per head, v3's above,
+   * where it measured faster on an H100); NABLA_FLASH_KERNEL sets the default
+   */
+  kernel?: FlashKernel;
 }
 
-/** The kernel version asked for: the option, else NABLA_FLASH_KERNEL (read at each call, so a benchmark can time both), else v4. */
-function kernelVersion(o: FlashGpuOptions): 'v3' | 'v4' {
+export type FlashKernel = 'v3' | 'v4' | 'v4+v3' | 'auto';
+
+/** The kernel version asked for: the option, else NABLA_FLASH_KERNEL (read at each call, so a benchmark can time each), else auto. */
+function kernelVersion(o: FlashGpuOptions): FlashKernel {
   if (o.kernel) return o.kernel;
   const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.NABLA_FLASH_KERNEL;
-  return env === 'v3' ? 'v3' : 'v4';
+  return env === 'v3' || env === 'v4' || env === 'v4+v3' ? env : 'auto';
 }
 
-interface Dims {
+/** Scores per head from which 'auto' takes v3's backward (the crossover measured between n = 1k and 4k). */
+const V3_BACKWARD_FROM = 2048 * 2048;
+
+export interface Dims {
   b: number;
   h: number;
   hkv: number;
@@ -302,13 +312,14 @@ export function flashAttentionGpu(b: WebGpuBackend, q: Tensor, k: Tensor, v: Ten
   if (![q, k, v].every((t) => t.dtype === 'f32' && t.storage.backend === b && t.ndim === 4)) return undefined;
   const dm: Dims = { b: q.shape[0]!, h: q.shape[1]!, hkv: k.shape[1]!, nq: q.shape[2]!, nk: k.shape[2]!, d: q.shape[3]!, dv: v.shape[3]! };
   if (dm.d > FLASH_MAX_DIM || dm.dv > FLASH_MAX_DIM || dm.d === 0 || dm.nq === 0 || dm.nk === 0) return undefined;
-  if (kernelVersion(o) === 'v4') {
-    const r = flashAttentionGpu4(b, q, k, v, dm, o);
+  const ver = kernelVersion(o);
+  if (ver !== 'v3') {
+    const v3b = ver === 'v4+v3' || (ver === 'auto' && dm.nq * dm.nk >= V3_BACKWARD_FROM);
+    const r = flashAttentionGpu4(b, q, k, v, dm, o, v3b ? (saved, g) => flashBackwardV3(b, dm, o, saved, g) : undefined);
     if (r) return r;
   }
   const dmax = dmaxFor(dm.d, dm.dv);
   const qBlocks = dm.b * dm.h * Math.ceil(dm.nq / ROWS);
-  const kBlocks = dm.b * dm.hkv * Math.ceil(dm.nk / ROWS);
   const f = customVjp(
     'flashAttention',
     (qi, ki, vi) => {
@@ -319,22 +330,31 @@ export function flashAttentionGpu(b: WebGpuBackend, q: Tensor, k: Tensor, v: Ten
       b.launch(`flash:fwd:${dm.d}:${dm.dv}`, () => FORWARD(dmax, dm.d, dm.dv), st(qc, kc, vc, out, lse), qBlocks, ints, floats);
       return { out, saved: [qc, kc, vc, out, lse] };
     },
-    (saved, [g]) => {
-      if (!g) return [null, null, null];
-      const [qc, kc, vc, out, lse] = saved as [Tensor, Tensor, Tensor, Tensor, Tensor];
-      const gc = contiguous(g);
-      const dq = fresh(b, [dm.b, dm.h, dm.nq, dm.d]);
-      const dd = fresh(b, [dm.b, dm.h, dm.nq]);
-      const dk = fresh(b, [dm.b, dm.hkv, dm.nk, dm.d]);
-      const dv = fresh(b, [dm.b, dm.hkv, dm.nk, dm.dv]);
-      const [ints, floats] = params(dm, o, qBlocks);
-      b.launch(`flash:dq:${dm.d}:${dm.dv}`, () => BACKWARD_DQ(dmax, dm.d, dm.dv), st(qc, kc, vc, out, gc, lse, dq, dd), qBlocks, ints, floats);
-      const [ints2] = params(dm, o, kBlocks);
-      b.launch(`flash:dkv:${dm.d}:${dm.dv}`, () => BACKWARD_DKV(dmax, dm.d, dm.dv), st(qc, kc, vc, gc, lse, dd, dk, dv), kBlocks, ints2, floats);
-      gc.dispose();
-      dd.dispose();
-      return [dq, dk, dv];
-    },
+    (saved, [g]) => (g ? flashBackwardV3(b, dm, o, saved as Tensor[], g) : [null, null, null]),
   );
   return f(q, k, v) as Tensor;
+}
+
+/**
+ * The v3 backward (dQ and D per query row, then dK, dV per key row) from the
+ * forward's saved [q, k, v, out, lse] (natural-log lse per row, as both
+ * forwards write it) and the output's cotangent g.
+ */
+export function flashBackwardV3(b: WebGpuBackend, dm: Dims, o: FlashGpuOptions, saved: readonly Tensor[], g: Tensor): [Tensor, Tensor, Tensor] {
+  const [qc, kc, vc, out, lse] = saved as [Tensor, Tensor, Tensor, Tensor, Tensor];
+  const dmax = dmaxFor(dm.d, dm.dv);
+  const qBlocks = dm.b * dm.h * Math.ceil(dm.nq / ROWS);
+  const kBlocks = dm.b * dm.hkv * Math.ceil(dm.nk / ROWS);
+  const gc = contiguous(g);
+  const dq = fresh(b, [dm.b, dm.h, dm.nq, dm.d]);
+  const dd = fresh(b, [dm.b, dm.h, dm.nq]);
+  const dk = fresh(b, [dm.b, dm.hkv, dm.nk, dm.d]);
+  const dv = fresh(b, [dm.b, dm.hkv, dm.nk, dm.dv]);
+  const [ints, floats] = params(dm, o, qBlocks);
+  b.launch(`flash:dq:${dm.d}:${dm.dv}`, () => BACKWARD_DQ(dmax, dm.d, dm.dv), st(qc, kc, vc, out, gc, lse, dq, dd), qBlocks, ints, floats);
+  const [ints2] = params(dm, o, kBlocks);
+  b.launch(`flash:dkv:${dm.d}:${dm.dv}`, () => BACKWARD_DKV(dmax, dm.d, dm.dv), st(qc, kc, vc, gc, lse, dd, dk, dv), kBlocks, ints2, floats);
+  gc.dispose();
+  dd.dispose();
+  return [dq, dk, dv];
 }

@@ -177,9 +177,19 @@ export async function warmFlash4(b: WebGpuBackend, d: number, dv: number): Promi
 /**
  * FlashAttention v4 (q (b,h,nq,d), k (b,hkv,nk,d), v (b,hkv,nk,dv), contiguous
  * f32 on this backend, head dims ≥ 1), as a function with its own VJP;
- * undefined when no tiling fits the device.
+ * undefined when no tiling fits the device. `backward` replaces v4's backward
+ * (the v3 one is faster for long sequences on some GPUs).
  */
-export function flashAttentionGpu4(b: WebGpuBackend, q: Tensor, k: Tensor, v: Tensor, dm: Flash4Dims, o: { causal: boolean; scale: number }): Tensor | undefined {
+export function flashAttentionGpu4(
+  b: WebGpuBackend,
+  q: Tensor,
+  k: Tensor,
+  v: Tensor,
+  dm: Flash4Dims,
+  o: { causal: boolean; scale: number },
+  /** another backward to run instead of v4's, from the saved [q, k, v, out, lse] (natural-log lse) */
+  backward?: (saved: readonly Tensor[], g: Tensor) => [Tensor, Tensor, Tensor],
+): Tensor | undefined {
   const ks = kernels(b, dm.d, dm.dv);
   if (!ks) return undefined;
   const { fwd, dq: tq, dkv: tk } = ks.plan;
@@ -196,6 +206,7 @@ export function flashAttentionGpu4(b: WebGpuBackend, q: Tensor, k: Tensor, v: Te
     },
     (saved, [g]) => {
       if (!g) return [null, null, null];
+      if (backward) return backward(saved as Tensor[], g);
       const [qc, kc, vc, out, lse] = saved as [Tensor, Tensor, Tensor, Tensor, Tensor];
       const gc = contiguous(g);
       const rows = dm.b * dm.h * dm.nq;

@@ -116,6 +116,7 @@ async function loop(id: number): Promise<void> {
     if (t === task) post({ type: 'loss', step: t.step, losses, stepsPerSec: (1000 * n) / (performance.now() - t0) });
     if (id !== loopId) return; // a new chain took over while the chunk ran
   } catch (e) {
+    if (id !== loopId) return; // superseded mid-chunk (its model replaced): not a failure of this chain
     running = false;
     if (fallBackToCpu(e) && lastTrain) return handle(lastTrain);
     post({ type: 'error', message: String((e as Error).message ?? e) });
@@ -154,6 +155,7 @@ async function lmLoop(id: number): Promise<void> {
     post({ type: 'lmLoss', step: lm.step, losses, tokensPerSec: (1000 * n * lm.tokensPerStep) / (performance.now() - t0), vocab: lm.tokenizer.vocabSize });
     if (lm.step % lmEvery < n && lm.step < lmTarget) post({ type: 'lmSample', step: lm.step, text: await lm.sample('The ') });
   } catch (e) {
+    if (id !== lmLoopId) return; // superseded mid-chunk (its model replaced): not a failure of this chain
     lmRunning = false;
     if (fallBackToCpu(e) && lastLmTrain) return handle(lastLmTrain);
     post({ type: 'error', message: String((e as Error).message ?? e) });

@@ -59,8 +59,10 @@ export interface Flash4Overrides {
   maxKeys?: number;
   /** false: XOR-swizzled tiles only */
   pad?: boolean;
+  /** vec4 registers per lane for the next tile's reads (default 8; 0 turns prefetching off) */
+  prefetch?: number;
 }
-/** NABLA_FLASH4="rows=32,keys=16,pad=0,subgroups=0" caps the tiles / turns features off, for experiments on a GPU. */
+/** NABLA_FLASH4="rows=32,keys=16,pad=0,subgroups=0,prefetch=0" caps the tiles / turns features off, for experiments on a GPU. */
 function fromEnv(): Flash4Overrides {
   const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.NABLA_FLASH4;
   const o: Flash4Overrides = {};
@@ -70,6 +72,7 @@ function fromEnv(): Flash4Overrides {
     else if (k === 'keys') o.maxKeys = Number(v);
     else if (k === 'pad') o.pad = v !== '0';
     else if (k === 'subgroups') o.subgroups = v !== '0';
+    else if (k === 'prefetch') o.prefetch = Number(v);
   }
   return o;
 }
@@ -98,7 +101,7 @@ export const dkvBytes = (d: number, dv: number, t: Tiles): number => {
   return 16 * (t.keys * z(n4(d)) + t.keys * z(n4(dv)) + t.rows * z(n4(d)) + t.rows * z(n4(dv)) + 2 * t.keys * z(t.rows / 4)) + 8 * t.rows;
 };
 
-const CANDIDATES: Omit<Tiles, 'pad'>[] = [
+const CANDIDATES: Omit<Tiles, 'pad' | 'prefetch'>[] = [
   { rows: 64, keys: 32 },
   { rows: 64, keys: 16 },
   { rows: 32, keys: 32 },
@@ -116,7 +119,7 @@ export function chooseTiles(bytes: (t: Tiles) => number, limitBytes: number, max
   for (const c of CANDIDATES) {
     if (c.rows > (overrides.maxRows ?? 64) || c.keys > (overrides.maxKeys ?? 64) || (c.rows * c.keys) / 16 > maxInvocations) continue;
     for (const pad of overrides.pad === false ? [false] : [true, false]) {
-      const t = { ...c, pad };
+      const t = { ...c, pad, prefetch: overrides.prefetch ?? 8 };
       if (bytes(t) <= limitBytes) return t;
     }
   }
@@ -151,10 +154,10 @@ function kernels(b: WebGpuBackend, d: number, dv: number): { fwd: Source; dot: S
   const tag = `${d}:${dv}`;
   return {
     plan,
-    fwd: [`flash4:fwd:${tag}:${f.rows}x${f.keys}:${f.pad}:${sg}`, () => flash4ForwardWgsl(d, dv, f, sg)],
+    fwd: [`flash4:fwd:${tag}:${f.rows}x${f.keys}:${f.pad}:${f.prefetch}:${sg}`, () => flash4ForwardWgsl(d, dv, f, sg)],
     dot: [`flash4:dot:${dv}`, () => flash4DotWgsl(dv)],
-    dq: [`flash4:dq:${tag}:${q.rows}x${q.keys}:${q.pad}`, () => flash4DqWgsl(d, dv, q)],
-    dkv: [`flash4:dkv:${tag}:${k.rows}x${k.keys}:${k.pad}`, () => flash4DkvWgsl(d, dv, k)],
+    dq: [`flash4:dq:${tag}:${q.rows}x${q.keys}:${q.pad}:${q.prefetch}`, () => flash4DqWgsl(d, dv, q)],
+    dkv: [`flash4:dkv:${tag}:${k.rows}x${k.keys}:${k.pad}:${k.prefetch}`, () => flash4DkvWgsl(d, dv, k)],
   };
 }
 

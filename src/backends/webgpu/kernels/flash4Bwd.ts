@@ -34,8 +34,8 @@ export const flash4DqWgsl = (d: number, dv: number, t: Tiles): string => {
   const [DP4, DVP4] = [n4(d), n4(dv)];
   const NQc = Math.ceil(DP4 / W);
   const rows = (r: number): string => `ty + ${TY * r}`;
-  const kS = staged('pk', 'Ks', 'K', t.keys, d, T, 'kRow0', 'NK', 8);
-  const vS = staged('pv', 'VS', 'V', t.keys, dv, T, 'kRow0', 'NK', 8 - Math.ceil((t.keys * DP4) / T));
+  const kS = staged('pk', 'Ks', 'K', t.keys, d, T, 'kRow0', 'NK', t.prefetch);
+  const vS = staged('pv', 'VS', 'V', t.keys, dv, T, 'kRow0', 'NK', t.prefetch - Math.ceil((t.keys * DP4) / T));
   const store = R4.map((r) => {
     const st: string[] = [];
     for (let q = 0; q < NQc; q++) {
@@ -127,8 +127,8 @@ export const flash4DkvWgsl = (d: number, dv: number, t: Tiles): string => {
   const NA = Math.ceil(Math.max(DP4, DVP4) / W);
   const keys = (r: number): string => `ty + ${KY * r}`;
   // the next query block's Q and dO tiles are read into registers while this one is computed on
-  const qS = staged('pq', 'Qs', 'Q', t.rows, d, T, 'qBase', 'NQ', 8);
-  const gS = staged('pg', 'Gs', 'GO', t.rows, dv, T, 'qBase', 'NQ', 8);
+  const qS = staged('pq', 'Qs', 'Q', t.rows, d, T, 'qBase', 'NQ', t.prefetch);
+  const gS = staged('pg', 'Gs', 'GO', t.rows, dv, T, 'qBase', 'NQ', t.prefetch);
   // group 0 stores dV (dims dv), group 1 dK (dims d, times scale)
   const out = (name: string, dim: number, mul: string): string =>
     R4.map((r) => {

@@ -14,8 +14,8 @@ export const flash4ForwardWgsl = (d: number, dv: number, t: Tiles, sg: number): 
   const [DP4, DVP4] = [n4(d), n4(dv)];
   const NQc = Math.ceil(DVP4 / W);
   const needRed = Math.min(sg, W) < W;
-  const kS = staged('pk', 'Ks', 'K', t.keys, d, T, 'kRow0', 'NK', 8);
-  const vS = staged('pv', 'Vs', 'V', t.keys, dv, T, 'kRow0', 'NK', 8 - Math.ceil((t.keys * DP4) / T));
+  const kS = staged('pk', 'Ks', 'K', t.keys, d, T, 'kRow0', 'NK', t.prefetch);
+  const vS = staged('pv', 'Vs', 'V', t.keys, dv, T, 'kRow0', 'NK', t.prefetch - Math.ceil((t.keys * DP4) / T));
   const rows = (r: number): string => `ty + ${TY * r}`;
   const storeO = R4.map((r) => {
     const st: string[] = [];

@@ -163,6 +163,8 @@ export interface Tiles {
   keys: number;
   /** padded rows (else XOR-swizzled) */
   pad: boolean;
+  /** vec4 registers per lane that may hold the next tile's global reads (0: load synchronously) */
+  prefetch: number;
 }
 
 export const n4 = (x: number): number => Math.ceil(x / 4);

@@ -9,15 +9,36 @@
  * generated samples appeared, check that the attention-map button names
  * Mamba as having none and that a softmax LM draws non-blank heat maps,
  * download the flow's and the Mamba LM's weights, reload the page, load
- * them back and sample the same points and text as before the download,
+ * them back and sample the same points and text as before the download
+ * (and, in the CPU run, the same in Node from the downloaded files),
  * save screenshots (runs/
  * playground/), and assert the console stayed free of errors — once with
  * WebGPU enabled (SwiftShader) and once without. Skipped where Chromium is
  * absent (CI installs it).
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { runPlayground } from '../../src/cli/playground.js';
+import { parseSafetensors } from '../../src/index.js';
+import { DiffusionTask, diffusionWeightsConfig } from '../../playground/src/tasks.js';
+import { LmTask, lmWeightsConfig } from '../../playground/src/lmTask.js';
+import { digest } from '../../playground/src/backendView.js';
+
+/**
+ * The page's downloads loaded in Node on the CPU: the same samples as the
+ * page drew (the page's CPU backend runs the same WebAssembly kernels, and
+ * threads never change a bit; a WebGPU run's float rounding differs, so
+ * only the CPU run is compared).
+ */
+async function samplesInNode(dmFile: string, lmFile: string): Promise<{ dmDigest: string; lmSample: string }> {
+  const dm = parseSafetensors(readFileSync(dmFile));
+  const dmTask = new DiffusionTask({ ...diffusionWeightsConfig(dm.metadata), lr: 3e-3, seed: 0 });
+  dmTask.loadWeights(dm);
+  const lm = parseSafetensors(readFileSync(lmFile));
+  const lmTask = new LmTask(lmWeightsConfig(lm.metadata));
+  lmTask.loadWeights(lm);
+  return { dmDigest: digest((await dmTask.sample('flow-euler', 16, 1000)).points), lmSample: await lmTask.sample('The ') };
+}
 
 const CHROMIUM = '/usr/bin/chromium';
 const have = existsSync(CHROMIUM);
@@ -184,6 +205,7 @@ describe.skipIf(!have)('playground in Chromium', () => {
       await page.click('#lm-sample');
       await page.waitForFunction(() => document.getElementById('lm-samples')!.dataset.last !== undefined, undefined, { timeout: 60_000 });
       expect(await page.getAttribute('#lm-samples', 'data-last')).toBe(lmSample);
+      if (!gpu) expect(await samplesInNode(dmWeights, lmWeights)).toEqual({ dmDigest, lmSample });
       if (errors.length) console.log(errors.join("\n"));
       expect(errors).toEqual([]);
       console.log(`playground ${label}: ${backend}; final loss ${loss.toFixed(3)}`);

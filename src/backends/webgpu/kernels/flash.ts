@@ -83,6 +83,20 @@ const COMMON = `
   let g = i32(wid.y * nwg.x + wid.x);
   let blocks = prm[0];`;
 
+/**
+ * `let res = Σ_c a(c)·b(c)` over c < n as four interleaved partial sums
+ * (a vec4 FMA per 4 terms): four dependency chains of n/4 instead of one of
+ * n, which is what bounds a lane that waits on its dot product.
+ */
+const dot4 = (res: string, a: (c: string) => string, b: (c: string) => string, n: number): string => {
+  const n4 = n - (n % 4);
+  const q = (f: (c: string) => string): string => `vec4f(${f('c')}, ${f('c + 1')}, ${f('c + 2')}, ${f('c + 3')})`;
+  return `var ${res}4 = vec4f(0.0);
+        for (var c = 0; c < ${n4}; c += 4) { ${res}4 = fma(${q(a)}, ${q(b)}, ${res}4); }
+        ${n % 4 ? `for (var c = ${n4}; c < ${n}; c++) { ${res}4.x = fma(${a('c')}, ${b('c')}, ${res}4.x); }` : ''}
+        let ${res} = (${res}4.x + ${res}4.y) + (${res}4.z + ${res}4.w);`;
+};
+
 const FORWARD = (DMAX: number, d: number, dv: number): string => `// flash forward
 ${HEADER}
 ${dimsConst(d, dv)}
@@ -199,11 +213,9 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
       for (var jj = 0; jj < ${TILE}; jj++) {
         let j = j0 + jj;
         if (j >= NK || (causal && j > i + shift)) { continue; }
-        var s = 0.0;
-        for (var c = 0; c < D; c++) { s = fma(q[c], Ks[jj * ${DMAX} + c], s); }
+        ${dot4('s', (c) => `q[${c}]`, (c) => `Ks[jj * ${DMAX} + ${c}]`, d)}
         let p = exp(s * scale - lse);
-        var dp = 0.0;
-        for (var c = 0; c < DV; c++) { dp = fma(go[c], Vs[jj * ${DMAX} + c], dp); }
+        ${dot4('dp', (c) => `go[${c}]`, (c) => `Vs[jj * ${DMAX} + ${c}]`, dv)}
         let ds = p * (dp - Di);
         for (var c = 0; c < D; c++) { dq[c] = fma(ds, Ks[jj * ${DMAX} + c], dq[c]); }
       }
@@ -270,15 +282,21 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
         for (var ii = 0; ii < ${TILE}; ii++) {
           let i = t0 + ii;
           if (i >= NQ || (causal && j > i + shift)) { continue; }
-          var s = 0.0;
-          for (var c = 0; c < D; c++) { s = fma(Qs[ii * ${DMAX} + c], k[c], s); }
+          ${dot4('s', (c) => `Qs[ii * ${DMAX} + ${c}]`, (c) => `k[${c}]`, d)}
           let p = exp(s * scale - Ls[ii]);
-          var dp = 0.0;
-          for (var c = 0; c < DV; c++) {
+          // dP·row and the dV update from one read of dO's row, dP in four partial sums
+          var dp4 = vec4f(0.0);
+          for (var c = 0; c < ${dv - (dv % 4)}; c += 4) {
+            let g4 = vec4f(Gs[ii * ${DMAX} + c], Gs[ii * ${DMAX} + c + 1], Gs[ii * ${DMAX} + c + 2], Gs[ii * ${DMAX} + c + 3]);
+            dv[c] = fma(p, g4.x, dv[c]); dv[c + 1] = fma(p, g4.y, dv[c + 1]); dv[c + 2] = fma(p, g4.z, dv[c + 2]); dv[c + 3] = fma(p, g4.w, dv[c + 3]);
+            dp4 = fma(g4, vec4f(v[c], v[c + 1], v[c + 2], v[c + 3]), dp4);
+          }
+          for (var c = ${dv - (dv % 4)}; c < DV; c++) {
             let gg = Gs[ii * ${DMAX} + c];
             dv[c] = fma(p, gg, dv[c]);
-            dp = fma(gg, v[c], dp);
+            dp4.x = fma(gg, v[c], dp4.x);
           }
+          let dp = (dp4.x + dp4.y) + (dp4.z + dp4.w);
           let ds = p * (dp - Ds[ii]);
           for (var c = 0; c < D; c++) { dk[c] = fma(ds, Qs[ii * ${DMAX} + c], dk[c]); }
         }

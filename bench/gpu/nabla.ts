@@ -30,6 +30,7 @@ import { matmulT } from '../../src/ops/matmul.js';
 import { adamw } from '../../src/optim/adam.js';
 import { disposeOptimizerState } from '../../src/optim/optimizer.js';
 import { flashAttention } from '../../src/zoo/attention/flash.js';
+import { flash4Plan } from '../../src/backends/webgpu/kernels/flash4.js';
 import { Gpt, causalMask, gptStepFlops, type GptConfig } from '../gptModel.js';
 
 interface Result { name: string; shape: string; dtype: string; ms?: number; value?: number; unit?: string; error?: string }
@@ -279,6 +280,11 @@ async function main(): Promise<void> {
     await gemm('f16', sizes);
     const only = arg('only', 'attention,flash,gpt,scan,lstm').split(',');
     if (only.includes('attention')) await attention(arg('attn-n', '1024,2048,4096').split(',').map(Number));
+    if (only.includes('flash')) {
+      // which tiles v4 takes here (they follow the device's workgroup-memory limit and subgroup size)
+      const plan = flash4Plan(gpu, 64, 64);
+      record({ name: 'flash v4 plan (d 64)', shape: JSON.stringify(plan ?? null), dtype: 'f32', unit: `workgroup storage ${ctx?.limits.workgroupStorageSize ?? '?'} B, subgroup min ${ctx?.subgroupMin ?? '?'}` });
+    }
     if (only.includes('flash')) await flash(arg('flash-n', '1024,2048,4096,8192,16384').split(',').map(Number), arg('flash-kernels', 'v3,v4,v4+v3').split(','));
     if (only.includes('gpt')) await gptStep({ vocab: 256, T: 256, d: 768, heads: 12, layers: 12 }, 8);
     if (only.includes('scan')) await scan();

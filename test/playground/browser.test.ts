@@ -56,8 +56,10 @@ describe.skipIf(!have)('playground in Chromium', () => {
     const errors: string[] = [];
     try {
       const page = await browser.newPage();
+      const cpuFallbacks: string[] = []; // WebGPU ops with no WGSL kernel announce their CPU fallback once, by console.warn (not an error)
       page.on('console', (m) => {
         if (m.type() === 'error') errors.push(m.text());
+        if (/has no WGSL kernel/.test(m.text())) cpuFallbacks.push(m.text());
       });
       page.on('pageerror', (e) => errors.push(String(e)));
       // without WebGPU the page asks for it anyway (?backend=webgpu): it must say why not and run on the CPU
@@ -208,7 +210,7 @@ describe.skipIf(!have)('playground in Chromium', () => {
       if (!gpu) expect(await samplesInNode(dmWeights, lmWeights)).toEqual({ dmDigest, lmSample });
       if (errors.length) console.log(errors.join("\n"));
       expect(errors).toEqual([]);
-      console.log(`playground ${label}: ${backend}; final loss ${loss.toFixed(3)}`);
+      console.log(`playground ${label}: ${backend}; final loss ${loss.toFixed(3)}; ops that fell back to the CPU: ${cpuFallbacks.length ? cpuFallbacks.join('; ') : 'none'}`);
     } finally {
       await browser.close();
       await server.close();

@@ -30,7 +30,7 @@ import { matmulT } from '../../src/ops/matmul.js';
 import { adamw } from '../../src/optim/adam.js';
 import { disposeOptimizerState } from '../../src/optim/optimizer.js';
 import { flashAttention } from '../../src/zoo/attention/flash.js';
-import { flash4Plan } from '../../src/backends/webgpu/kernels/flash4.js';
+import { flash4Plan, setFlash4Overrides } from '../../src/backends/webgpu/kernels/flash4.js';
 import { Gpt, causalMask, gptStepFlops, type GptConfig } from '../gptModel.js';
 
 interface Result { name: string; shape: string; dtype: string; ms?: number; value?: number; unit?: string; error?: string }
@@ -120,13 +120,15 @@ async function attention(ns: number[]): Promise<void> {
 /**
  * FlashAttention forward + backward (the fused WGSL kernels), causal, B=4,
  * H=16, d=64, once per kernel version (NABLA_FLASH_KERNEL, read at each
- * call; --flash-kernels v3,v4,v4+v3), and the forward alone (no tape) beside it.
+ * call; --flash-kernels v3,v4,v4pair,v4+v3), and the forward alone (no tape) beside it.
  */
 async function flash(ns: number[], versions: string[]): Promise<void> {
   const [B, H, d] = [4, 16, 64];
   for (const n of ns) {
     for (const ver of versions) {
-      process.env.NABLA_FLASH_KERNEL = ver;
+      // 'v4pair': v4 with two lanes per forward score tile (an opt-in tiling, NABLA_FLASH4=pair=1)
+      process.env.NABLA_FLASH_KERNEL = ver === 'v4pair' ? 'v4' : ver;
+      setFlash4Overrides(ver === 'v4pair' ? { pair: true } : {});
       const name = `attention-fwd-bwd (flash ${ver})`;
       try {
         const q = normal(randomKey(3), [B, H, n, d], { dtype: 'f32', requiresGrad: true });
@@ -152,6 +154,7 @@ async function flash(ns: number[], versions: string[]): Promise<void> {
     }
   }
   delete process.env.NABLA_FLASH_KERNEL;
+  setFlash4Overrides({});
 }
 
 /** The GPT training step of the CPU benchmark scaled up: 12 layers, d=768, 12 heads, T=256, batch 8; AdamW. */
@@ -285,7 +288,7 @@ async function main(): Promise<void> {
       const plan = flash4Plan(gpu, 64, 64);
       record({ name: 'flash v4 plan (d 64)', shape: JSON.stringify(plan ?? null), dtype: 'f32', unit: `workgroup storage ${ctx?.limits.workgroupStorageSize ?? '?'} B, subgroup min ${ctx?.subgroupMin ?? '?'}` });
     }
-    if (only.includes('flash')) await flash(arg('flash-n', '1024,2048,4096,8192,16384').split(',').map(Number), arg('flash-kernels', 'v3,v4,v4+v3').split(','));
+    if (only.includes('flash')) await flash(arg('flash-n', '1024,2048,4096,8192,16384').split(',').map(Number), arg('flash-kernels', 'v3,v4,v4pair,v4+v3').split(','));
     if (only.includes('gpt')) await gptStep({ vocab: 256, T: 256, d: 768, heads: 12, layers: 12 }, 8);
     if (only.includes('scan')) await scan();
     if (only.includes('lstm')) await lstm();

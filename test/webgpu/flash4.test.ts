@@ -48,6 +48,8 @@ const cases: Case[] = [
   { b: 2, h: 4, hkv: 2, nq: 23, nk: 29, d: 7, dv: 5, causal: true, over: { pad: false } },
   { b: 1, h: 2, hkv: 1, nq: 1, nk: 1, d: 7, dv: 5, causal: false, over: { pad: false, subgroups: false } },
   { b: 1, h: 2, hkv: 1, nq: 30, nk: 30, d: 16, dv: 16, causal: true, kernel: 'v3' },
+  // the forward with lane pairs (each summing half the score chunks, owning half the output columns)
+  { b: 1, h: 2, hkv: 1, nq: 40, nk: 45, d: 16, dv: 16, causal: true, over: { pair: true, maxKeys: 8 } },
   // v4's forward with v3's backward (what 'auto' runs for long sequences)
   { b: 1, h: 2, hkv: 1, nq: 17, nk: 100, d: 64, dv: 64, causal: true, kernel: 'v4+v3' },
 ];
@@ -59,6 +61,7 @@ const more: Case[] = [
   { b: 1, h: 3, hkv: 3, nq: 1, nk: 1, d: 12, dv: 20, causal: true },
   { b: 1, h: 2, hkv: 2, nq: 50, nk: 50, d: 64, dv: 64, causal: true, over: { maxRows: 16, maxKeys: 8 } },
   { b: 2, h: 4, hkv: 2, nq: 23, nk: 29, d: 7, dv: 5, causal: true },
+  { b: 1, h: 2, hkv: 2, nq: 70, nk: 100, d: 64, dv: 32, causal: false, over: { pair: true, maxKeys: 8 } },
 ];
 if (process.env.NABLA_TEST_FLASH_ALL === '1') cases.push(...more);
 
@@ -86,6 +89,7 @@ describe.skipIf(!gpu)(gpu ? 'flashAttention v4 on webgpu' : `flashAttention v4 o
       // v4 runs only when a tiling fits (else the v3 kernels would answer silently); its shaders are
       // compiled first, one per turn of the event loop, so no single block starves vitest's worker
       if (!c.kernel) expect(await warmFlash4(g, c.d, c.dv)).toBe(true);
+      if (c.over?.pair) expect(flash4Plan(g, c.d, c.dv)!.fwd.pair).toBe(true);
       if (c.kernel) process.env.NABLA_FLASH_KERNEL = c.kernel;
       const rng = mulberry32(c.nq * 131 + c.nk * 7 + c.d);
       const gen = (n: number): number[] => Array.from({ length: n }, () => randn(rng));

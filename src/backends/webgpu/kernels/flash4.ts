@@ -61,6 +61,8 @@ export interface Flash4Overrides {
   pad?: boolean;
   /** vec4 registers per lane for the next tile's reads (default 8; 0 turns prefetching off) */
   prefetch?: number;
+  /** forward with two lanes per score tile where the subgroups span them (off by default) */
+  pair?: boolean;
 }
 /** NABLA_FLASH4="rows=32,keys=16,pad=0,subgroups=0,prefetch=0" caps the tiles / turns features off, for experiments on a GPU. */
 function fromEnv(): Flash4Overrides {
@@ -73,6 +75,7 @@ function fromEnv(): Flash4Overrides {
     else if (k === 'pad') o.pad = v !== '0';
     else if (k === 'subgroups') o.subgroups = v !== '0';
     else if (k === 'prefetch') o.prefetch = Number(v);
+    else if (k === 'pair') o.pair = v !== '0';
   }
   return o;
 }
@@ -138,6 +141,8 @@ export function flash4Plan(b: WebGpuBackend, d: number, dv: number): { fwd: Tile
   const lim = b.ctx.limits;
   const sg = subgroupSpan(b);
   const fwd = chooseTiles((t) => forwardBytes(d, dv, t, sg), lim.workgroupStorageSize, lim.maxWorkgroupSize);
+  // lane pairs: the pair sums its halves by one shuffle and the row groups (2W lanes) reduce by shuffles alone
+  if (fwd && overrides.pair && sg >= fwd.keys / 2 && n4(d) % 2 === 0 && (fwd.rows * fwd.keys) / 8 <= lim.maxWorkgroupSize) fwd.pair = true;
   const dq = chooseTiles((t) => dqBytes(d, dv, t), lim.workgroupStorageSize, lim.maxWorkgroupSize);
   // the dK/dV kernel runs two lane groups over each score tile
   const dkv = chooseTiles((t) => dkvBytes(d, dv, t), lim.workgroupStorageSize, Math.floor(lim.maxWorkgroupSize / 2));
@@ -154,7 +159,7 @@ function kernels(b: WebGpuBackend, d: number, dv: number): { fwd: Source; dot: S
   const tag = `${d}:${dv}`;
   return {
     plan,
-    fwd: [`flash4:fwd:${tag}:${f.rows}x${f.keys}:${f.pad}:${f.prefetch}:${sg}`, () => flash4ForwardWgsl(d, dv, f, sg)],
+    fwd: [`flash4:fwd:${tag}:${f.rows}x${f.keys}:${f.pad}:${f.prefetch}:${f.pair ? 2 : 1}:${sg}`, () => flash4ForwardWgsl(d, dv, f, sg)],
     dot: [`flash4:dot:${dv}`, () => flash4DotWgsl(dv)],
     dq: [`flash4:dq:${tag}:${q.rows}x${q.keys}:${q.pad}:${q.prefetch}`, () => flash4DqWgsl(d, dv, q)],
     dkv: [`flash4:dkv:${tag}:${k.rows}x${k.keys}:${k.pad}:${k.prefetch}`, () => flash4DkvWgsl(d, dv, k)],

@@ -89,14 +89,16 @@ export const arr = (dim: number): string => (dim % 4 === 0 ? 'array<vec4f>' : 'a
 export const R4 = [0, 1, 2, 3];
 
 /** s{r}.{c} += A[rowA(r)]·B[rowB(c)] over the n4 chunks: the 4×4 register tile of a block product with both operands row-major. */
-export function scoreTile(s: string, A: string, rowA: (r: number) => string, B: string, rowB: (c: number) => string, n4: number): string {
+export function scoreTile(s: string, A: string, rowA: (r: number) => string, B: string, rowB: (c: number) => string, n4: number, half = false): string {
   const la = R4.map((r) => `let a${r} = ${A}[${at(rowA(r), 'k', n4)}];`).join(' ');
   const lb = R4.map((c) => `let b${c} = ${B}[${at(rowB(c), 'k', n4)}];`).join(' ');
   // B's chunks transposed to one vec4 per component, so each update is a vec4 FMA
   // (a dot product plus an add would cost five instructions per four products)
   const bt = [...XYZW].map((x) => `let b${x} = vec4f(${R4.map((c) => `b${c}.${x}`).join(', ')});`).join(' ');
   const acc = R4.map((r) => [...XYZW].map((x) => `${s}${r} = fma(vec4f(a${r}.${x}), b${x}, ${s}${r});`).join(' ')).join('\n    ');
-  return `for (var k = 0; k < ${n4}; k++) {
+  // half: the lane pair splits the chunks, lane hp taking the hp-th half (the caller sums the pair)
+  const head = half ? `for (var kk = 0; kk < ${n4 / 2}; kk++) {\n    let k = kk + hp * ${n4 / 2};` : `for (var k = 0; k < ${n4}; k++) {`;
+  return `${head}
     ${la}
     ${lb}
     ${bt}
@@ -108,13 +110,14 @@ export function scoreTile(s: string, A: string, rowA: (r: number) => string, B: 
  * acc{r}_{q} += Σ_keys P[row r][key] · B[key][chunk tx + W·q], P stored one
  * vec4 per (row, lane) with keys permuted (chunk k holds keys k + W·c).
  */
-export function pTimes(acc: string, P: string, prow: (r: number) => string, W: number, B: string, n4: number, nq: number): string {
+export function pTimes(acc: string, P: string, prow: (r: number) => string, W: number, B: string, n4: number, nq: number, pair = 1): string {
   const lp = R4.map((r) => `let p${r} = ${P}[${at(prow(r), 'k', W)}];`).join(' ');
   const body: string[] = [];
   for (let c = 0; c < 4; c++) {
     for (let q = 0; q < nq; q++) {
-      const ch = `tx + ${W * q}`;
-      const guard = (q + 1) * W > n4;
+      // with a lane pair, lane hp owns chunks tx + W·(2q + hp)
+      const ch = pair === 1 ? `tx + ${W * q}` : `tx + ${W * pair * q} + ${W} * hp`;
+      const guard = (pair * q + pair) * W > n4;
       const load = `${B}[${at(`k + ${W * c}`, ch, n4)}]`;
       const upd = R4.map((r) => `${acc}${r}_${q} = fma(vec4f(p${r}.${XYZW[c]}), v, ${acc}${r}_${q});`).join(' ');
       body.push(guard ? `if (${ch} < ${n4}) { let v = ${load}; ${upd} }` : `{ let v = ${load}; ${upd} }`);
@@ -134,12 +137,13 @@ export const decl = (name: string, nq: number, init = 'vec4f(0.0)'): string => R
  * then workgroup memory across subgroups (or across all W lanes without
  * subgroups). Must be reached by the whole workgroup.
  */
-export function reduceRow(x: string, op: 'max' | '+', W: number, sg: number): string {
+export function reduceRow(x: string, op: 'max' | '+', W: number, sg: number, stride = 1): string {
   const f = (a: string, b: string): string => (op === 'max' ? `max(${a}, ${b})` : `(${a} + ${b})`);
   const S = Math.max(1, Math.min(W, sg));
   const lines: string[] = [];
-  for (let o = 1; o < S; o *= 2) lines.push(`${x} = ${f(x, `subgroupShuffleXor(${x}, ${o}u)`)};`);
+  for (let o = 1; o < S; o *= 2) lines.push(`${x} = ${f(x, `subgroupShuffleXor(${x}, ${o * stride}u)`)};`);
   if (S < W) {
+    if (stride !== 1) throw new Error('flash4: lane pairs need subgroups spanning the row group');
     lines.push(`Red[lid] = ${x};`, 'workgroupBarrier();', `${x} = Red[ty * ${W}];`);
     for (let k = 1; k < W / S; k++) lines.push(`${x} = ${f(x, `Red[ty * ${W} + ${k * S}]`)};`);
   }
@@ -165,6 +169,8 @@ export interface Tiles {
   pad: boolean;
   /** vec4 registers per lane that may hold the next tile's global reads (0: load synchronously) */
   prefetch: number;
+  /** forward only: two lanes per 4×4 tile, splitting the head dim of the scores and the output columns */
+  pair?: boolean;
 }
 
 export const n4 = (x: number): number => Math.ceil(x / 4);

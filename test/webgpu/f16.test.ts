@@ -31,6 +31,7 @@ import { TOL, expectClose, type OpCase } from '../helpers/check.js';
 import { mulberry32 } from '../helpers/rng.js';
 import { disposeOptimizerState } from '../../src/optim/optimizer.js';
 import { gpuForTests } from './device.js';
+import { stridedOn } from './gpuCheck.js';
 
 const { gpu, reason } = await gpuForTests();
 const HALVES = ['f16', 'bf16'] as const;
@@ -46,22 +47,6 @@ function on<R>(b: Backend, f: () => R): R {
 }
 
 const outs = (r: Tensor | Tensor[]): Tensor[] => (Array.isArray(r) ? r : [r]);
-
-/** A GPU tensor whose values sit at the odd elements 1, 3, 5, … of a storage (odd offset, stride 2: every half shares its word). */
-function oddStrided(g: WebGpuBackend, values: ArrayLike<number>, shape: number[], dtype: DType): Tensor {
-  const n = sizeOf(shape);
-  const s = g.alloc(dtype, 2 * n + 1);
-  const spread = new Float64Array(2 * n + 1).fill(-7);
-  for (let i = 0; i < n; i++) spread[1 + 2 * i] = values[i]!;
-  g.write(s, spread);
-  const st: number[] = [];
-  let acc = 2;
-  for (let i = shape.length - 1; i >= 0; i--) {
-    st[i] = acc;
-    acc *= shape[i]!;
-  }
-  return new Tensor({ storage: s, shape, dtype, strides: st, offset: 1 });
-}
 
 function values(c: OpCase, rng: () => number): number[][] {
   return c.inputs.map((s) => {
@@ -88,7 +73,7 @@ async function checkHalf(g: WebGpuBackend, c: OpCase, d: 'f16' | 'bf16'): Promis
       expect(y.backend).toBe('webgpu');
       expectClose(await g.readF64(y), want[k]!, tol, `${c.op}${c.label ? ` (${c.label})` : ''} webgpu ${d}, output ${k}`);
     }
-    const xs = c.inputs.map((s, i) => oddStrided(g, vals[i]!, s.shape, s.dtype ?? d));
+    const xs = c.inputs.map((s, i) => stridedOn(g, vals[i]!, s.shape, s.dtype ?? d, -7));
     const ys = on(g, () => outs(c.fn(...xs)));
     for (const [k, y] of ys.entries()) expectClose(await g.readF64(y), want[k]!, tol, `${c.op} webgpu ${d} odd-strided inputs, output ${k}`);
   });

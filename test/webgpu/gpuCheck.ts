@@ -49,11 +49,15 @@ function contract(fn: OpCase['fn'], xs: Tensor[], cts: (Tensor | null)[]): Tenso
   return acc ?? nb.scalar(0);
 }
 
-/** A GPU tensor whose values sit at every other element of a larger storage (not contiguous). */
-function stridedOn(b: WebGpuBackend, values: ArrayLike<number>, shape: number[], dtype: DType): Tensor {
+/**
+ * A GPU tensor whose values sit at the odd elements 1, 3, 5, … of a larger
+ * storage (odd offset, stride 2: not contiguous, and every packed half shares
+ * its word); the gaps hold `gap`.
+ */
+export function stridedOn(b: WebGpuBackend, values: ArrayLike<number>, shape: number[], dtype: DType, gap = 0): Tensor {
   const n = sizeOf(shape);
   const s = b.alloc(dtype, 2 * n + 1);
-  const spread = new Float64Array(2 * n + 1);
+  const spread = new Float64Array(2 * n + 1).fill(gap);
   for (let i = 0; i < n; i++) spread[1 + 2 * i] = values[i]!;
   b.write(s, spread);
   const st: number[] = [];

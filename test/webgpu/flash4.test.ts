@@ -10,13 +10,10 @@
  * with v3's backward.
  */
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import * as nb from '../../src/index.js';
 import { releaseWebGpu } from '../../src/backends/webgpu/index.js';
 import { setFlash4Overrides, flash4Plan, warmFlash4, type Flash4Overrides } from '../../src/backends/webgpu/kernels/flash4.js';
-import { attentionRef, flashAttention } from '../../src/zoo/attention/index.js';
-import { expectClose } from '../helpers/check.js';
-import { mulberry32, randn } from '../helpers/rng.js';
 import { gpuForTests } from './device.js';
+import { expectFlashEqualsNaive } from './flashCheck.js';
 
 const { gpu, reason } = await gpuForTests();
 
@@ -91,31 +88,7 @@ describe.skipIf(!gpu)(gpu ? 'flashAttention v4 on webgpu' : `flashAttention v4 o
       if (!c.kernel) expect(await warmFlash4(g, c.d, c.dv)).toBe(true);
       if (c.over?.pair) expect(flash4Plan(g, c.d, c.dv)!.fwd.pair).toBe(true);
       if (c.kernel) process.env.NABLA_FLASH_KERNEL = c.kernel;
-      const rng = mulberry32(c.nq * 131 + c.nk * 7 + c.d);
-      const gen = (n: number): number[] => Array.from({ length: n }, () => randn(rng));
-      const shapes = [
-        [c.b, c.h, c.nq, c.d],
-        [c.b, c.hkv, c.nk, c.d],
-        [c.b, c.hkv, c.nk, c.dv],
-      ];
-      const vals = shapes.map((s) => gen(s.reduce((a, x) => a * x, 1)).map(Math.fround));
-      const ct = gen(c.b * c.h * c.nq * c.dv);
-      await nb.scope(async () => {
-        const xs64 = shapes.map((s, i) => nb.tensor(vals[i]!, s, { dtype: 'f64', backend: nb.cpu() }));
-        const ct64 = nb.tensor(ct, [c.b, c.h, c.nq, c.dv], { dtype: 'f64', backend: nb.cpu() });
-        const f64 = (q: nb.Tensor, k: nb.Tensor, v: nb.Tensor): nb.Tensor => nb.sum(nb.mul(attentionRef(q, k, v, { causal: c.causal }), ct64));
-        const ref = attentionRef(xs64[0]!, xs64[1]!, xs64[2]!, { causal: c.causal }).toF64();
-        const refGrads = (nb.grad(f64, { argnums: [0, 1, 2] })(...xs64) as nb.Tensor[]).map((t) => t.toF64());
-
-        const xs = shapes.map((s, i) => nb.tensor(vals[i]!, s, { backend: g }));
-        const ctg = nb.tensor(ct, [c.b, c.h, c.nq, c.dv], { backend: g });
-        g.fallbacks.clear();
-        const out = flashAttention(xs[0]!, xs[1]!, xs[2]!, { causal: c.causal });
-        const grads = nb.grad((q: nb.Tensor, k: nb.Tensor, v: nb.Tensor) => nb.sum(nb.mul(flashAttention(q, k, v, { causal: c.causal }), ctg)), { argnums: [0, 1, 2] })(...xs) as nb.Tensor[];
-        expectClose(await g.readF64(out), ref, 1e-5, 'flash output');
-        for (let i = 0; i < 3; i++) expectClose(await g.readF64(grads[i]!), refGrads[i]!, 1e-4, `flash d${'qkv'[i]}`);
-        expect([...g.fallbacks.keys()]).toEqual([]);
-      });
+      await expectFlashEqualsNaive(g, c, c.nq * 131 + c.nk * 7 + c.d);
     }, 300_000);
   }
 });

@@ -1,23 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { fft, irfft, rfft } from '../../src/linalg/index.js';
+import { normalRng, randn } from './data.js';
 
-// --- seeded test data (mulberry32 + Box–Muller) ---
-function normalRng(seed: number): () => number {
-  let state = seed >>> 0;
-  const uniform = (): number => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (((t ^ (t >>> 14)) >>> 0) + 0.5) / 4294967296;
-  };
-  return () => Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform());
-}
-function randn(rng: () => number, len: number): Float64Array {
-  const out = new Float64Array(len);
-  for (let i = 0; i < len; i++) out[i] = rng();
-  return out;
-}
 
 /** Reference O(n²) DFT; the exponent index jk mod n is exact, so the twiddles are as accurate as cos/sin. */
 function naiveDft(re: Float64Array, im: Float64Array, inverse: boolean): { re: Float64Array; im: Float64Array } {

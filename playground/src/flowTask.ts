@@ -16,11 +16,10 @@ import type { Tensor } from '../../src/core/tensor.js';
 import type { Key } from '../../src/core/random.js';
 import { tidy } from '../../src/core/memory.js';
 import { foldIn, normal, randomKey, splitKey } from '../../src/ops/random.js';
-import { gradients } from '../../src/autodiff/backward.js';
 import { noGrad } from '../../src/autodiff/tape.js';
 import { adam } from '../../src/optim/adam.js';
-import type { Optimizer, OptimizerState } from '../../src/optim/optimizer.js';
-import { loadStateDict, trainableParameters } from '../../src/nn/module.js';
+import { loadStateDict } from '../../src/nn/module.js';
+import { ParamStep } from './paramStep.js';
 import type { Safetensors } from '../../src/io/safetensors.js';
 import { safetensorsOf } from './read.js';
 import { realNVP } from '../../src/zoo/flows/models.js';
@@ -56,9 +55,7 @@ export class FlowTask {
   readonly config: FlowConfig;
   step = 0;
   #data: ToyDataset;
-  #opt: Optimizer;
-  #state: OptimizerState;
-  #params: Record<string, Tensor>;
+  #optim: ParamStep;
   #key: Key;
 
   constructor(config: FlowConfig) {
@@ -66,9 +63,7 @@ export class FlowTask {
     this.config = config;
     this.#key = randomKey(config.seed);
     this.net = buildFlow(this.#key, config.couplings ?? 8, config.hidden ?? [64, 64]);
-    this.#params = trainableParameters(this.net);
-    this.#opt = adam({ lr: config.lr });
-    this.#state = this.#opt.init(this.#params);
+    this.#optim = new ParamStep(this.net, adam({ lr: config.lr }));
   }
 
   /** The training data law. */
@@ -83,16 +78,12 @@ export class FlowTask {
    */
   async train(n: number): Promise<number[]> {
     const pending: Tensor[] = [];
-    const names = Object.keys(this.#params);
     for (let i = 0; i < n; i++) {
       const k = foldIn(this.#key, 1000 + this.step);
       pending.push(
         tidy(() => {
           const l = this.net.nll(this.sampleData(k, this.config.batch ?? 256));
-          const gs = gradients([l], names.map((m) => this.#params[m]!));
-          const grads: Record<string, Tensor | null> = {};
-          names.forEach((m, j) => (grads[m] = gs[j] ?? null));
-          this.#state = this.#opt.update(grads, this.#state, this.#params).state;
+          this.#optim.step(l);
           return l;
         }),
       );

@@ -12,11 +12,10 @@ import { tidy } from '../../src/core/memory.js';
 import { tensor } from '../../src/ops/creation.js';
 import { crossEntropy } from '../../src/ops/nn.js';
 import { reshape } from '../../src/ops/views.js';
-import { gradients } from '../../src/autodiff/backward.js';
 import { noGrad } from '../../src/autodiff/tape.js';
 import { adamw } from '../../src/optim/adam.js';
-import type { Optimizer, OptimizerState } from '../../src/optim/optimizer.js';
-import { loadStateDict, trainableParameters } from '../../src/nn/module.js';
+import { loadStateDict } from '../../src/nn/module.js';
+import { ParamStep } from './paramStep.js';
 import type { Safetensors } from '../../src/io/safetensors.js';
 import { LanguageModel } from '../../src/zoo/lm/model.js';
 import { CharTokenizer } from '../../src/tokenizers/simple.js';
@@ -69,9 +68,7 @@ export class LmTask {
   readonly batch: number;
   readonly seed: number;
   step = 0;
-  #opt: Optimizer;
-  #state: OptimizerState;
-  #params: Record<string, Tensor>;
+  #optim: ParamStep;
 
   constructor(config: LmConfig) {
     if (!LM_MIXERS.includes(config.mixer)) throw new Error(`playground: unknown mixer '${config.mixer}' (one of ${LM_MIXERS.join(', ')})`);
@@ -86,9 +83,7 @@ export class LmTask {
     this.tokenizer = config.chars ? new CharTokenizer(config.chars) : CharTokenizer.fromText(text);
     this.tokens = Int32Array.from(this.tokenizer.encode(text));
     this.model = new LanguageModel({ vocabSize: this.tokenizer.vocabSize, dModel: size.dModel, layers: size.layers, mixer: config.mixer }, this.seed);
-    this.#params = trainableParameters(this.model);
-    this.#opt = adamw({ lr: config.lr ?? 3e-3, weightDecay: 0 });
-    this.#state = this.#opt.init(this.#params);
+    this.#optim = new ParamStep(this.model, adamw({ lr: config.lr ?? 3e-3, weightDecay: 0 }));
   }
 
   /** Tokens consumed by one optimiser step. */
@@ -116,16 +111,12 @@ export class LmTask {
    */
   async train(n: number): Promise<number[]> {
     const pending: Tensor[] = [];
-    const names = Object.keys(this.#params);
     for (let i = 0; i < n; i++) {
       const loss = tidy(() => {
         const { x, y } = this.batchAt(this.step);
         const logits = this.model.forward(x);
         const l = crossEntropy(reshape(logits, [-1, this.tokenizer.vocabSize]), reshape(y, [-1]));
-        const gs = gradients([l], names.map((m) => this.#params[m]!));
-        const grads: Record<string, Tensor | null> = {};
-        names.forEach((m, j) => (grads[m] = gs[j] ?? null));
-        this.#state = this.#opt.update(grads, this.#state, this.#params).state;
+        this.#optim.step(l);
         return l;
       });
       pending.push(loss);

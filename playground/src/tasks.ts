@@ -8,10 +8,9 @@ import type { Tensor } from '../../src/core/tensor.js';
 import type { Key } from '../../src/core/random.js';
 import { tidy } from '../../src/core/memory.js';
 import { foldIn, normal, randomKey, splitKey } from '../../src/ops/random.js';
-import { gradients } from '../../src/autodiff/backward.js';
 import { adamw } from '../../src/optim/adam.js';
-import type { Optimizer, OptimizerState } from '../../src/optim/optimizer.js';
-import { loadStateDict, trainableParameters } from '../../src/nn/module.js';
+import { loadStateDict } from '../../src/nn/module.js';
+import { ParamStep } from './paramStep.js';
 import type { Safetensors } from '../../src/io/safetensors.js';
 import * as df from '../../src/zoo/diffusion/index.js';
 import * as vq from '../../src/zoo/vq/index.js';
@@ -40,9 +39,7 @@ export class DiffusionTask {
   readonly net: df.TimeMlp;
   readonly config: DiffusionConfig;
   step = 0;
-  #opt: Optimizer;
-  #state: OptimizerState;
-  #params: Record<string, Tensor>;
+  #optim: ParamStep;
   #proc = df.ddpm();
   #edm: df.EdmPrecond;
   #key: Key;
@@ -55,9 +52,7 @@ export class DiffusionTask {
     const cScale = config.method === 'ddpm' ? 1 / 1000 : 1;
     this.net = new df.TimeMlp(2, { key: this.#key, hidden: config.hidden ?? DEFAULT_HIDDEN, cScale });
     this.#edm = df.edmPrecondition(this.f, { sigmaData: 1 });
-    this.#params = trainableParameters(this.net);
-    this.#opt = adamw({ lr: config.lr, weightDecay: 0 });
-    this.#state = this.#opt.init(this.#params);
+    this.#optim = new ParamStep(this.net, adamw({ lr: config.lr, weightDecay: 0 }));
   }
 
   get f(): df.Net {
@@ -76,7 +71,6 @@ export class DiffusionTask {
    */
   async train(n: number): Promise<number[]> {
     const pending: Tensor[] = [];
-    const names = Object.keys(this.#params);
     for (let i = 0; i < n; i++) {
       const k = foldIn(this.#key, 1000 + this.step);
       const loss = tidy(() => {
@@ -88,10 +82,7 @@ export class DiffusionTask {
             : this.config.method === 'ddpm'
               ? df.diffusionLoss(this.f, x0, { process: this.#proc, prediction: 'eps', key: kl! })
               : df.edmLoss(this.#edm, x0, { key: kl! });
-        const gs = gradients([l], names.map((m) => this.#params[m]!));
-        const grads: Record<string, Tensor | null> = {};
-        names.forEach((m, j) => (grads[m] = gs[j] ?? null));
-        this.#state = this.#opt.update(grads, this.#state, this.#params).state;
+        this.#optim.step(l);
         return l;
       });
       pending.push(loss);

@@ -36,8 +36,9 @@ export interface FlashGpuOptions {
   /**
    * which kernels: 'v4' (register-tiled, flash4.ts), 'v3' (one query row per
    * invocation, below), 'v4+v3' (v4 forward, v3 backward) or 'auto' (the
-   * default: v4 forward; v4 backward below 2048² scores per head, v3's above,
-   * where it measured faster on an H100); NABLA_FLASH_KERNEL sets the default
+   * default: v4 both ways — an early v4 backward lost to v3 from n = 4k, the
+   * final one beat it at every length measured on an H100, 38 against 187 ms
+   * at 4k); NABLA_FLASH_KERNEL sets the default
    */
   kernel?: FlashKernel;
 }
@@ -51,13 +52,6 @@ function kernelVersion(o: FlashGpuOptions): FlashKernel {
   return env === 'v3' || env === 'v4' || env === 'v4+v3' ? env : 'auto';
 }
 
-/**
- * Scores per head from which 'auto' would take v3's backward. An early v4
- * lost to v3 at n ≥ 4k; the final v4 backward beats v3 at every length
- * measured on the H100 (38 against 187 ms at 4k, 0.51 against 2.6 s at
- * 16k), so 'auto' is v4 throughout.
- */
-const V3_BACKWARD_FROM = Infinity;
 
 export interface Dims {
   b: number;
@@ -337,7 +331,7 @@ export function flashAttentionGpu(b: WebGpuBackend, q: Tensor, k: Tensor, v: Ten
   if (dm.d > FLASH_MAX_DIM || dm.dv > FLASH_MAX_DIM || dm.d === 0 || dm.nq === 0 || dm.nk === 0) return undefined;
   const ver = kernelVersion(o);
   if (ver !== 'v3') {
-    const v3b = ver === 'v4+v3' || (ver === 'auto' && dm.nq * dm.nk >= V3_BACKWARD_FROM);
+    const v3b = ver === 'v4+v3';
     const r = flashAttentionGpu4(b, q, k, v, dm, o, v3b ? (saved, g) => flashBackwardV3(b, dm, o, saved, g) : undefined);
     if (r) return r;
   }

@@ -37,20 +37,14 @@ import { customVjp } from '../../../autodiff/custom.js';
 import { contiguous } from '../../../ops/views.js';
 import type { WebGpuBackend } from '../backend.js';
 import { n4, strideOf, type Tiles } from './flash4Tiles.js';
+import type { Dims } from './flash.js';
 import { flash4ForwardWgsl } from './flash4Fwd.js';
 import { flash4DkvWgsl, flash4DotWgsl, flash4DqWgsl } from './flash4Bwd.js';
 
 export type { Tiles } from './flash4Tiles.js';
 
-export interface Flash4Dims {
-  b: number;
-  h: number;
-  hkv: number;
-  nq: number;
-  nk: number;
-  d: number;
-  dv: number;
-}
+/** The problem's sizes (flash.ts's `Dims`). */
+export type Flash4Dims = Dims;
 
 /** Test hooks: force the workgroup-memory reductions or cap the tile sizes. */
 export interface Flash4Overrides {

@@ -4,7 +4,7 @@
  * (FlashAttention-2, arXiv 2307.08691, Algorithm 2, without atomics).
  */
 import { META } from '../wgsl.js';
-import { LOG2E, MAIN, PROLOGUE, R4, XYZW, arr, at, decl, header, load, n4, pTimes, rowStats, rs, scoreTile, setLayout, staged, type Tiles } from './flash4Tiles.js';
+import { LOG2E, MAIN, PROLOGUE, R4, XYZW, arr, at, decl, header, load, n4, pTimes, rowStats, rs, scoreTile, setLayout, staged, keyTileLoop, type Tiles } from './flash4Tiles.js';
 
 /** D = rowsum(dO ∘ O), one row per invocation. prm: [rows]. */
 export const flash4DotWgsl = (dv: number): string => `// flash v4 D
@@ -75,19 +75,7 @@ ${MAIN(T)}
   var dr = vec4f(0.0);
   ${rowStats(rows, 'L', 'DD', 'qRow0', 'i0')}
   ${decl('a', NQc)}
-  let lastRow = min(NQ - 1, i0 + ${t.rows - 1});
-  let jEnd = select(NK, min(NK, lastRow + shift + 1), causal);
-  ${kS.decl} ${vS.decl}
-  if (jEnd > 0) { ${kS.fetch('0')} ${vS.fetch('0')} }
-  for (var j0 = 0; j0 < jEnd; j0 += ${t.keys}) {
-    ${kS.commit('j0')}
-    ${vS.commit('j0')}
-    workgroupBarrier();
-    if (j0 + ${t.keys} < jEnd) {
-      let jn = j0 + ${t.keys};
-      ${kS.fetch('jn')}
-      ${vS.fetch('jn')}
-    }
+  ${keyTileLoop(t, kS, vS)}
     var s0 = vec4f(0.0); var s1 = vec4f(0.0); var s2 = vec4f(0.0); var s3 = vec4f(0.0);
     ${scoreTile('s', 'Qs', rows, 'Ks', (c) => `tx + ${W * c}`, DP4)}
     var t0 = vec4f(0.0); var t1 = vec4f(0.0); var t2 = vec4f(0.0); var t3 = vec4f(0.0);

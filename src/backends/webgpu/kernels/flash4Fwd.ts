@@ -4,7 +4,7 @@
  * register tiles, the row max combined by subgroup shuffles or workgroup
  * memory; writes O and the logsumexp per row.
  */
-import { LN2, LOG2E, MAIN, PROLOGUE, R4, XYZW, arr, at, decl, header, load, n4, pTimes, reduceRow, rs, scoreTile, setLayout, staged, type Tiles } from './flash4Tiles.js';
+import { LN2, LOG2E, MAIN, PROLOGUE, R4, XYZW, arr, at, decl, header, load, n4, pTimes, reduceRow, rs, scoreTile, setLayout, staged, keyTileLoop, type Tiles } from './flash4Tiles.js';
 
 export const flash4ForwardWgsl = (d: number, dv: number, t: Tiles, sg: number): string => {
   setLayout(t.pad);
@@ -60,19 +60,7 @@ ${MAIN(T)}
   var m = vec4f(ninf);
   var l = vec4f(0.0);
   ${decl('a', NQc)}
-  let lastRow = min(NQ - 1, i0 + ${t.rows - 1});
-  let jEnd = select(NK, min(NK, lastRow + shift + 1), causal);
-  ${kS.decl} ${vS.decl}
-  if (jEnd > 0) { ${kS.fetch('0')} ${vS.fetch('0')} }
-  for (var j0 = 0; j0 < jEnd; j0 += ${t.keys}) {
-    ${kS.commit('j0')}
-    ${vS.commit('j0')}
-    workgroupBarrier();
-    if (j0 + ${t.keys} < jEnd) {
-      let jn = j0 + ${t.keys};
-      ${kS.fetch('jn')}
-      ${vS.fetch('jn')}
-    }
+  ${keyTileLoop(t, kS, vS)}
     var s0 = vec4f(0.0); var s1 = vec4f(0.0); var s2 = vec4f(0.0); var s3 = vec4f(0.0);
     ${scoreTile('s', 'Qs', rows, 'Ks', (c) => `tx + ${W * c}`, DP4, P > 1)}
     ${P > 1 ? R4.map((r) => `s${r} += subgroupShuffleXor(s${r}, 1u);`).join(' ') : ''}

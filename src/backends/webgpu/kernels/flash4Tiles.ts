@@ -85,6 +85,28 @@ export function staged(id: string, dst: string, src: string, rows: number, dim: 
   };
 }
 
+/**
+ * The head of a query block's walk over key tiles (forward and dQ kernels):
+ * the causal end of the walk, then per tile the staged K and V committed to
+ * workgroup memory and the next tile's fetch started. Opens the loop body;
+ * the caller's code and a closing brace follow.
+ */
+export function keyTileLoop(t: { rows: number; keys: number }, kS: Staged, vS: Staged): string {
+  return `let lastRow = min(NQ - 1, i0 + ${t.rows - 1});
+  let jEnd = select(NK, min(NK, lastRow + shift + 1), causal);
+  ${kS.decl} ${vS.decl}
+  if (jEnd > 0) { ${kS.fetch('0')} ${vS.fetch('0')} }
+  for (var j0 = 0; j0 < jEnd; j0 += ${t.keys}) {
+    ${kS.commit('j0')}
+    ${vS.commit('j0')}
+    workgroupBarrier();
+    if (j0 + ${t.keys} < jEnd) {
+      let jn = j0 + ${t.keys};
+      ${kS.fetch('jn')}
+      ${vS.fetch('jn')}
+    }`;
+}
+
 export const arr = (dim: number): string => (dim % 4 === 0 ? 'array<vec4f>' : 'array<f32>');
 export const R4 = [0, 1, 2, 3];
 
